@@ -1,2 +1,342 @@
-def main() -> int:
-    return 0
+"""The `socialtui` command: the board, plus init, check, poll and classify for scripts and cron.
+
+Exit codes: 0 ok, 2 usage or config error, 1 anything else. Errors are one sentence, never a
+traceback, unless --debug asks for one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from config.errors import ConfigError
+from config.schema import Config
+from triage.errors import SocialtuiError
+from triage.model import Mention
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+log = logging.getLogger("socialtui")
+
+
+def package_version() -> str:
+    try:
+        return version("socialtui")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _parser() -> argparse.ArgumentParser:
+    config_parent = argparse.ArgumentParser(add_help=False)
+    config_parent.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $SOCIALTUI_CONFIG, then $XDG_CONFIG_HOME/socialtui/config.toml)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="socialtui",
+        description="Watch and answer what customers write on VK, Telegram and X, in one board.",
+        parents=[config_parent],
+    )
+    parser.add_argument("--version", action="version", version=f"socialtui {package_version()}")
+    parser.add_argument(
+        "--demo", action="store_true", help="open the board on the built-in demo feed"
+    )
+    parser.add_argument("--log", metavar="FILE", help="write a log file (tokens are redacted)")
+    parser.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    init = commands.add_parser("init", help="write a commented starter config")
+    init.add_argument("path", nargs="?", help="where to write it (default: the XDG config path)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    commands.add_parser(
+        "check", parents=[config_parent], help="validate the config and test each feed"
+    )
+
+    poll = commands.add_parser(
+        "poll",
+        parents=[config_parent],
+        help="fetch every feed once, classify, store, and print the new items",
+    )
+    poll.add_argument("--once", action="store_true", required=True, help="fetch once and exit")
+    poll.add_argument("--json", action="store_true", help="one JSON object per new item")
+    poll.add_argument(
+        "--timeout", type=float, default=1.0, metavar="SECONDS", help="wait per feed (1.0)"
+    )
+
+    classify = commands.add_parser(
+        "classify", help="classify one text per line from stdin"
+    )
+    classify.add_argument("--json", action="store_true", help="one JSON object per line")
+    classify.add_argument(
+        "--model", help="bundled, dostoevsky, or a model path (default: bundled)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.log, args.debug)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"socialtui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SocialtuiError as exc:
+        if args.debug:
+            raise
+        print(f"socialtui: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"socialtui: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("socialtui: run again with --debug for details", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "init":
+        return _init(args.path, args.force)
+    if args.command == "classify":
+        return _classify(args.json, args.model)
+    if args.command is None and args.demo:
+        return _run_demo()
+    config = _load(args.config)
+    if args.command == "check":
+        return _check(config)
+    if args.command == "poll":
+        return _poll(config, args.timeout, args.json)
+    return _run_board(config)
+
+
+def _load(explicit: str | None) -> Config:
+    from config.loader import find_config, load_config
+
+    path = find_config(explicit, os.environ)
+    if path is None:
+        raise ConfigError(
+            None,
+            None,
+            None,
+            "no config found",
+            "try the demo with `socialtui --demo`, or write a starter config with "
+            "`socialtui init` and open it with `socialtui --config PATH`",
+        )
+    config = load_config(path, os.environ)
+    _redact_secrets(config)
+    for warning in config.warnings:
+        print(warning, file=sys.stderr)
+    return config
+
+
+def _init(path_text: str | None, force: bool) -> int:
+    from config.loader import default_config_path
+    from config.template import STARTER_CONFIG
+
+    path = Path(path_text) if path_text else default_config_path(os.environ)
+    if path.exists() and not force:
+        print(f"socialtui: {path} exists; pass --force to overwrite it", file=sys.stderr)
+        return EXIT_USAGE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # 0600 from the start: the file will name the environment variables holding tokens.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(STARTER_CONFIG)
+    print(f"wrote {path}")
+    print(f"edit it, then run: socialtui check --config {path}")
+    return EXIT_OK
+
+
+def _check(config: Config) -> int:
+    from feeds.base import FeedError, FeedState, create_feed
+    from triage.runtime import open_config_store
+
+    print(f"config {config.path}: ok")
+    store = open_config_store(config)
+    failed = False
+    try:
+        for feed_config in config.feeds:
+            label = f"{feed_config.name} ({feed_config.type})"
+            try:
+                feed = create_feed(feed_config.type, feed_config.name, feed_config.options)
+                try:
+                    feed.start(store.get_cursor(feed_config.name))
+                    status = feed.describe()
+                finally:
+                    feed.close()
+            except FeedError as exc:
+                print(f"  {label}: FAILED: {exc}")
+                failed = True
+                continue
+            bad = status.state in (FeedState.AUTH_FAILED, FeedState.ERROR)
+            failed = failed or bad
+            detail = f": {status.detail}" if status.detail else ""
+            print(f"  {label}: {status.state.value}{detail}")
+    finally:
+        store.close()
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+def _poll(config: Config, timeout: float, as_json: bool) -> int:
+    from feeds.base import FeedError, create_feed
+    from triage.ingest import Ingestor
+    from triage.runtime import build_classifier, open_config_store
+
+    store = open_config_store(config)
+    ingestor = Ingestor(store, build_classifier(config))
+    failures = 0
+    try:
+        for feed_config in config.feeds:
+            feed = create_feed(feed_config.type, feed_config.name, feed_config.options)
+            try:
+                feed.start(store.get_cursor(feed_config.name))
+                result = feed.fetch(timeout)
+            except FeedError as exc:
+                print(f"socialtui: {feed_config.name}: {exc}", file=sys.stderr)
+                failures += 1
+                continue
+            finally:
+                feed.close()
+            if result.skipped:
+                print(
+                    f"socialtui: {feed_config.name}: skipped {result.skipped} malformed record(s)",
+                    file=sys.stderr,
+                )
+            for mention in ingestor.ingest(feed_config.name, result):
+                if as_json:
+                    print(json.dumps(_mention_json(mention), ensure_ascii=False))
+                else:
+                    print(f"{mention.column.value:<9} {mention.network:<8} {mention.text!r}")
+    finally:
+        store.close()
+    return EXIT_FAILURE if failures else EXIT_OK
+
+
+def _mention_json(mention: Mention) -> dict[str, object]:
+    author = mention.author
+    return {
+        "id": mention.native_id,
+        "store_id": mention.id,
+        "network": mention.network,
+        "kind": mention.kind.value,
+        "author": {
+            "id": author.id,
+            "name": author.name,
+            "handle": author.handle,
+            "followers": author.followers,
+            "city": author.city,
+        },
+        "text": mention.text,
+        "created_at": mention.created_at.isoformat(),
+        "sentiment": {
+            "label": mention.sentiment.label.value,
+            "scores": mention.sentiment.scores,
+            "is_question": mention.sentiment.is_question,
+        },
+        "column": mention.column.value,
+    }
+
+
+def _classify(as_json: bool, model: str | None) -> int:
+    from triage.sentiment import SentimentEngine
+
+    engine = SentimentEngine(model or "bundled")
+    for batch in _batches((line.rstrip("\n") for line in sys.stdin), 1000):
+        for text, sentiment in zip(batch, engine.classify(batch), strict=True):
+            if as_json:
+                record = {
+                    "text": text,
+                    "label": sentiment.label.value,
+                    "scores": sentiment.scores,
+                    "is_question": sentiment.is_question,
+                    "column": sentiment.column.value,
+                }
+                print(json.dumps(record, ensure_ascii=False))
+            else:
+                print(sentiment.label.value)
+    return EXIT_OK
+
+
+def _batches(lines: Iterable[str], size: int) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _run_board(config: Config) -> int:
+    from tui.app import SocialtuiApp
+
+    SocialtuiApp(config).run()
+    return EXIT_OK
+
+
+def _run_demo() -> int:
+    from config.loader import demo_config
+
+    with tempfile.TemporaryDirectory(prefix="socialtui-demo-") as folder:
+        config = demo_config(f"sqlite:///{Path(folder) / 'demo.db'}")
+        return _run_board(config)
+
+
+# -- logging ---------------------------------------------------------------------------------
+
+
+class _RedactFilter(logging.Filter):
+    """Replaces every configured secret in log records, whoever logs them."""
+
+    secrets: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        return True
+
+
+_REDACT = _RedactFilter()
+
+
+def _setup_logging(path: str | None, debug: bool) -> None:
+    # httpx logs full URLs (a Telegram URL holds the bot token); tweepy logs auth headers.
+    for noisy in ("httpx", "httpcore", "tweepy", "urllib3", "requests_oauthlib", "oauthlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if path is None:
+        logging.getLogger().addHandler(logging.NullHandler())
+        return
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.addFilter(_REDACT)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+def _redact_secrets(config: Config) -> None:
+    from triage.secret import Secret
+
+    for feed in config.feeds:
+        for value in feed.options.values():
+            if isinstance(value, Secret) and value.reveal():
+                _REDACT.secrets.append(value.reveal())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

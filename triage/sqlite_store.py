@@ -1,0 +1,518 @@
+"""SQLite (WAL) implementation of triage.store.Store.
+
+One connection per thread: the UI thread holds one, each feed worker and the outbox worker
+open their own. Times are stored as UTC epoch seconds so reports over a million rows stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from triage.errors import StoreError
+from triage.model import (
+    Action,
+    ActionKind,
+    Author,
+    Column,
+    IncomingItem,
+    Kind,
+    Label,
+    Mention,
+    OutboxEntry,
+    OutboxState,
+    Sentiment,
+    Status,
+)
+from triage.sqlite_schema import SCHEMA, SCHEMA_VERSION
+from triage.store import Correction, StoredAction, mention_state
+
+_MENTION_COLUMNS = (
+    "id, network, native_id, feed, kind, author_id, author_name, author_handle, "
+    "author_followers, author_city, text, created_at, received_at, url, context, route, "
+    "label, scores, is_question, col, status, tags, team, snoozed_until, "
+    "first_response_at, done_at, delivery"
+)
+_OUTBOX_COLUMNS = (
+    "id, mention_id, text, state, created_at, operator, attempts, error, sent_at, "
+    "native_reply_id, action_id"
+)
+
+
+def _ts(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _dt_req(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///abs/path.db` or `sqlite:///:memory:` -> a path sqlite3 accepts."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise StoreError(f"unsupported storage url {url!r}: use sqlite:///path/to/file.db")
+    return url[len(prefix) :] or ":memory:"
+
+
+def open_store(url: str) -> SqliteStore:
+    return SqliteStore(sqlite_path(url))
+
+
+class SqliteStore:
+    def __init__(self, path: str, *, busy_timeout_ms: int = 3000) -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE so a writer fails fast on a lock instead of mid-transaction."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"the store is busy or unwritable: {exc}") from exc
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise StoreError(f"could not save to the store: {exc}") from exc
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"store error: {exc}") from exc
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} was written by a newer socialtui (schema {version})"
+            )
+        with self._tx() as db:
+            for statement in SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- rows -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _mention(row: Sequence[Any]) -> Mention:
+        scores: dict[str, float] = json.loads(row[17])
+        label = Label(row[16])
+        return Mention(
+            id=row[0],
+            network=row[1],
+            native_id=row[2],
+            feed=row[3],
+            kind=Kind(row[4]),
+            author=Author(id=row[5], name=row[6], handle=row[7], followers=row[8], city=row[9]),
+            text=row[10],
+            created_at=_dt_req(row[11]),
+            received_at=_dt_req(row[12]),
+            url=row[13],
+            context=row[14],
+            route=json.loads(row[15]) if row[15] else {},
+            sentiment=Sentiment(label=label, scores=scores, is_question=bool(row[18])),
+            column=Column(row[19]),
+            status=Status(row[20]),
+            tags=tuple(json.loads(row[21])),
+            team=row[22],
+            snoozed_until=_dt(row[23]),
+            first_response_at=_dt(row[24]),
+            done_at=_dt(row[25]),
+            delivery=row[26],
+        )
+
+    @staticmethod
+    def _outbox(row: Sequence[Any]) -> OutboxEntry:
+        return OutboxEntry(
+            id=row[0],
+            mention_id=row[1],
+            text=row[2],
+            state=OutboxState(row[3]),
+            created_at=_dt_req(row[4]),
+            operator=row[5],
+            attempts=row[6],
+            error=row[7],
+            sent_at=_dt(row[8]),
+            native_reply_id=row[9],
+            action_id=row[10],
+        )
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        feed: str,
+        items: Sequence[tuple[IncomingItem, Sentiment]],
+        cursor: str | None,
+        received_at: datetime,
+    ) -> list[Mention]:
+        new_ids: list[int] = []
+        with self._tx() as db:
+            for item, sentiment in items:
+                author = item.author
+                row = db.execute(
+                    "INSERT INTO mentions (network, native_id, feed, kind, author_id, author_name,"
+                    " author_handle, author_followers, author_city, text, created_at, received_at,"
+                    " url, context, route, label, scores, is_question, model_col, col, status,"
+                    " tags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT(network, native_id) DO NOTHING RETURNING id",
+                    (
+                        item.network,
+                        item.native_id,
+                        item.feed or feed,
+                        item.kind.value,
+                        author.id,
+                        author.name,
+                        author.handle,
+                        author.followers,
+                        author.city,
+                        item.text,
+                        item.created_at.timestamp(),
+                        received_at.timestamp(),
+                        item.url,
+                        item.context,
+                        json.dumps(item.route, ensure_ascii=False) if item.route else None,
+                        sentiment.label.value,
+                        json.dumps(sentiment.scores),
+                        int(sentiment.is_question),
+                        sentiment.column.value,
+                        sentiment.column.value,
+                        Status.NEW.value,
+                        "[]",
+                    ),
+                ).fetchone()
+                if row is not None:
+                    new_ids.append(row[0])
+            if cursor is not None:
+                db.execute(
+                    "INSERT INTO cursors (feed, cursor, updated_at) VALUES (?,?,?)"
+                    " ON CONFLICT(feed) DO UPDATE SET cursor=excluded.cursor,"
+                    " updated_at=excluded.updated_at",
+                    (feed, cursor, received_at.timestamp()),
+                )
+        return self.get_mentions(new_ids)
+
+    def get_cursor(self, feed: str) -> str | None:
+        with self._errors():
+            row = self._db.execute("SELECT cursor FROM cursors WHERE feed=?", (feed,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- reading --------------------------------------------------------------------------
+
+    def open_mentions(self) -> list[Mention]:
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE status != 'done'"
+            ).fetchall()
+        return [self._mention(r) for r in rows]
+
+    def get_mentions(self, ids: Sequence[int]) -> list[Mention]:
+        if not ids:
+            return []
+        found: dict[int, Mention] = {}
+        with self._errors():
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                for row in self._db.execute(
+                    f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE id IN ({marks})", chunk
+                ):
+                    found[row[0]] = self._mention(row)
+        return [found[i] for i in ids if i in found]
+
+    def author_history(self, mention: Mention, limit: int) -> list[Mention]:
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE network=? AND author_id=?"
+                " AND id != ? ORDER BY created_at DESC LIMIT ?",
+                (mention.network, mention.author.id, mention.id, limit),
+            ).fetchall()
+        return [self._mention(r) for r in rows]
+
+    # -- actions --------------------------------------------------------------------------
+
+    def record_action(
+        self,
+        mention: Mention,
+        action: Action,
+        before: dict[str, Any],
+        reply_text: str | None = None,
+        send_after: datetime | None = None,
+        correction: Correction | None = None,
+    ) -> tuple[Action, OutboxEntry | None]:
+        state = mention_state(mention)
+        entry: OutboxEntry | None = None
+        with self._tx() as db:
+            action_id = self._insert_action(db, action, before)
+            self._write_state(db, mention.id, state, mention.delivery)
+            if reply_text is not None:
+                at = action.at.timestamp()
+                row = db.execute(
+                    "INSERT INTO outbox (mention_id, action_id, text, state, operator, created_at,"
+                    " not_before, attempts) VALUES (?,?,?,?,?,?,?,0) RETURNING " + _OUTBOX_COLUMNS,
+                    (
+                        mention.id,
+                        action_id,
+                        reply_text,
+                        OutboxState.QUEUED.value,
+                        action.operator,
+                        at,
+                        _ts(send_after) if send_after else at,
+                    ),
+                ).fetchone()
+                entry = self._outbox(row)
+            if correction is not None:
+                db.execute(
+                    "INSERT INTO corrections (mention_id, text, label, col, operator, at)"
+                    " VALUES (?,?,?,?,?,?)",
+                    (
+                        correction.mention_id,
+                        correction.text,
+                        correction.label.value,
+                        correction.column.value,
+                        correction.operator,
+                        correction.at.timestamp(),
+                    ),
+                )
+        stored = Action(
+            mention_id=action.mention_id,
+            kind=action.kind,
+            operator=action.operator,
+            at=action.at,
+            payload=action.payload,
+            id=action_id,
+        )
+        return stored, entry
+
+    @staticmethod
+    def _insert_action(db: sqlite3.Connection, action: Action, before: dict[str, Any]) -> int:
+        row = db.execute(
+            "INSERT INTO actions (mention_id, kind, operator, at, payload, before)"
+            " VALUES (?,?,?,?,?,?) RETURNING id",
+            (
+                action.mention_id,
+                action.kind.value,
+                action.operator,
+                action.at.timestamp(),
+                json.dumps(action.payload, ensure_ascii=False),
+                json.dumps(before),
+            ),
+        ).fetchone()
+        return int(row[0])
+
+    @staticmethod
+    def _write_state(
+        db: sqlite3.Connection, mention_id: int, state: dict[str, Any], delivery: str | None
+    ) -> None:
+        db.execute(
+            "UPDATE mentions SET status=?, col=?, tags=?, team=?, snoozed_until=?,"
+            " first_response_at=?, done_at=?, delivery=? WHERE id=?",
+            (
+                state["status"],
+                state["col"],
+                json.dumps(state["tags"], ensure_ascii=False),
+                state["team"],
+                state["snoozed_until"],
+                state["first_response_at"],
+                state["done_at"],
+                delivery,
+                mention_id,
+            ),
+        )
+
+    def last_undoable(self, operator: str) -> StoredAction | None:
+        with self._errors():
+            row = self._db.execute(
+                "SELECT id, mention_id, kind, operator, at, payload, before FROM actions"
+                " WHERE operator=? AND undone=0 AND kind != ? ORDER BY id DESC LIMIT 1",
+                (operator, ActionKind.UNDO.value),
+            ).fetchone()
+        if row is None:
+            return None
+        action = Action(
+            id=row[0],
+            mention_id=row[1],
+            kind=ActionKind(row[2]),
+            operator=row[3],
+            at=_dt_req(row[4]),
+            payload=json.loads(row[5]),
+        )
+        return StoredAction(action=action, before=json.loads(row[6]))
+
+    def undo(self, stored: StoredAction, restored: Mention, undo_action: Action) -> None:
+        assert stored.action.id is not None
+        with self._tx() as db:
+            db.execute("UPDATE actions SET undone=1 WHERE id=?", (stored.action.id,))
+            db.execute(
+                "UPDATE outbox SET state=? WHERE action_id=? AND state=?",
+                (OutboxState.CANCELLED.value, stored.action.id, OutboxState.QUEUED.value),
+            )
+            if stored.action.kind is ActionKind.MOVE:
+                db.execute(
+                    "DELETE FROM corrections WHERE id = (SELECT MAX(id) FROM corrections"
+                    " WHERE mention_id=?)",
+                    (stored.action.mention_id,),
+                )
+            self._insert_action(db, undo_action, {})
+            self._write_state(db, restored.id, mention_state(restored), restored.delivery)
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    def outbox_for_action(self, action_id: int) -> list[OutboxEntry]:
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE action_id=? ORDER BY id", (action_id,)
+            ).fetchall()
+        return [self._outbox(r) for r in rows]
+
+    def outbox(self, mention_id: int) -> list[OutboxEntry]:
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE mention_id=? ORDER BY id",
+                (mention_id,),
+            ).fetchall()
+        return [self._outbox(r) for r in rows]
+
+    def claim_reply(self, now: datetime) -> tuple[OutboxEntry, Mention] | None:
+        with self._tx() as db:
+            row = db.execute(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE state=? AND not_before <= ?"
+                " ORDER BY not_before, id LIMIT 1",
+                (OutboxState.QUEUED.value, now.timestamp()),
+            ).fetchone()
+            if row is None:
+                return None
+            entry = self._outbox(row)
+            db.execute(
+                "UPDATE outbox SET state=?, attempts=attempts+1 WHERE id=?",
+                (OutboxState.SENDING.value, entry.id),
+            )
+            db.execute(
+                "UPDATE mentions SET delivery=? WHERE id=?",
+                (OutboxState.SENDING.value, entry.mention_id),
+            )
+        mention = self.get_mentions([entry.mention_id])[0]
+        claimed = OutboxEntry(
+            **{
+                **{f: getattr(entry, f) for f in entry.__dataclass_fields__},
+                "state": OutboxState.SENDING,
+                "attempts": entry.attempts + 1,
+            }
+        )
+        return claimed, mention
+
+    def finish_reply(
+        self,
+        entry_id: int,
+        *,
+        sent_at: datetime | None,
+        native_reply_id: str | None,
+        error: str | None,
+        retry_at: datetime | None,
+    ) -> OutboxEntry:
+        if sent_at is not None:
+            state, delivery = OutboxState.SENT, OutboxState.SENT.value
+        elif retry_at is not None:
+            state, delivery = OutboxState.QUEUED, f"retry: {error}"
+        else:
+            state, delivery = OutboxState.FAILED, f"failed: {error}"
+        with self._tx() as db:
+            row = db.execute(
+                "UPDATE outbox SET state=?, sent_at=?, native_reply_id=?, error=?,"
+                " not_before=COALESCE(?, not_before) WHERE id=? RETURNING " + _OUTBOX_COLUMNS,
+                (state.value, _ts(sent_at), native_reply_id, error, _ts(retry_at), entry_id),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"outbox entry {entry_id} vanished")
+            db.execute("UPDATE mentions SET delivery=? WHERE id=?", (delivery, row[1]))
+        return self._outbox(row)
+
+    def recover_sending(self) -> list[OutboxEntry]:
+        with self._tx() as db:
+            rows = db.execute(
+                "UPDATE outbox SET state=?, error=? WHERE state=? RETURNING " + _OUTBOX_COLUMNS,
+                (
+                    OutboxState.UNKNOWN.value,
+                    "the app stopped while sending",
+                    OutboxState.SENDING.value,
+                ),
+            ).fetchall()
+            for row in rows:
+                db.execute(
+                    "UPDATE mentions SET delivery=? WHERE id=?",
+                    (OutboxState.UNKNOWN.value, row[1]),
+                )
+        return [self._outbox(r) for r in rows]
+
+    # -- learning and reporting -----------------------------------------------------------
+
+    def corrections(self) -> list[Correction]:
+        with self._errors():
+            rows = self._db.execute(
+                "SELECT mention_id, text, label, col, operator, at FROM corrections ORDER BY id"
+            ).fetchall()
+        return [
+            Correction(
+                mention_id=r[0],
+                text=r[1],
+                label=Label(r[2]),
+                column=Column(r[3]),
+                operator=r[4],
+                at=_dt_req(r[5]),
+            )
+            for r in rows
+        ]
+
+    def actions(self, since: datetime, until: datetime) -> list[Action]:
+        with self._errors():
+            rows = self._db.execute(
+                "SELECT id, mention_id, kind, operator, at, payload FROM actions"
+                " WHERE at >= ? AND at < ? AND undone=0 ORDER BY at, id",
+                (since.timestamp(), until.timestamp()),
+            ).fetchall()
+        return [
+            Action(
+                id=r[0],
+                mention_id=r[1],
+                kind=ActionKind(r[2]),
+                operator=r[3],
+                at=_dt_req(r[4]),
+                payload=json.loads(r[5]),
+            )
+            for r in rows
+        ]
