@@ -1,1 +1,6 @@
 """Feeds: one module per network behind `feeds.base.Feed`. Importing this package registers them."""
+
+from feeds import demo, jsonl
+from feeds.base import create_feed, feed_options, feed_types
+
+__all__ = ["create_feed", "demo", "feed_options", "feed_types", "jsonl"]

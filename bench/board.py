@@ -1,0 +1,152 @@
+"""Board benchmark: start-up, keypress latency, burst absorption and memory at scale.
+
+Run: `uv run python bench/board.py [--items 10000] [--burst 5000] [--size 200x50]`
+
+It fills a fresh SQLite store with N open items per column, starts the real app headless,
+and prints:
+  - start-up to first paint (construction, store load and first screen);
+  - p50/p95 keypress-to-repaint while moving through the columns;
+  - time to absorb a burst of new items, and p95 keypresses while it lands;
+  - peak RSS.
+Targets (issue 2): first paint <= 1.0 s, p95 keypress <= 30 ms, burst <= 2 s with keypresses
+<= 50 ms p95, RSS <= 250 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from config.loader import demo_config  # noqa: E402
+from triage.model import Author, IncomingItem, Kind, Label, Sentiment  # noqa: E402
+from triage.sqlite_store import SqliteStore  # noqa: E402
+from tui.app import SocialtuiApp  # noqa: E402
+from tui.messages import ItemsArrived  # noqa: E402
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+KINDS = (
+    (Label.NEGATIVE, False),
+    (Label.NEUTRAL, True),
+    (Label.NEUTRAL, False),
+    (Label.POSITIVE, False),
+)
+TEXTS = (
+    "Третий день жду доставку, никто не отвечает. Верните деньги!",
+    "Подскажите, до скольки вы сегодня работаете?",
+    "Были у вас сегодня с подругой, взяли раф и круассаны",
+    "Спасибо за лавандовый раф, лучший в городе 🌿",
+)
+
+
+class FixedClassifier:
+    def classify(self, texts: Sequence[str]) -> list[Sentiment]:
+        return [Sentiment(Label.NEUTRAL, {"neutral": 1.0}) for _ in texts]
+
+
+def items(prefix: str, count: int) -> list[tuple[IncomingItem, Sentiment]]:
+    out = []
+    for i in range(count):
+        label, question = KINDS[i % 4]
+        scores = {x.value: (0.9 if x is label else 0.05) for x in Label}
+        item = IncomingItem(
+            network=("vk", "telegram", "x")[i % 3],
+            native_id=f"{prefix}-{i}",
+            kind=(Kind.DM, Kind.COMMENT, Kind.MENTION)[i % 3],
+            author=Author(
+                id=f"a{i % 5000}",
+                name=f"Покупатель {i % 5000}",
+                handle=f"user{i % 5000}",
+                followers=(i * 37) % 90000,
+                city="Москва",
+            ),
+            text=f"{TEXTS[i % 4]} #{i}",
+            created_at=NOW - timedelta(seconds=(count - i) * 7),
+            feed="bench",
+        )
+        out.append((item, Sentiment(label, scores, is_question=question)))
+    return out
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+
+
+async def run(per_column: int, burst: int, size: tuple[int, int]) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="socialtui-bench-"))
+    url = f"sqlite:///{folder / 'bench.db'}"
+    store = SqliteStore(str(folder / "bench.db"))
+    started = time.perf_counter()
+    store.ingest("bench", items("seed", per_column * 4), None, NOW)
+    print(f"seeded {per_column * 4:,} open items in {time.perf_counter() - started:.2f} s")
+
+    config = demo_config(url)
+    t0 = time.perf_counter()
+    app = SocialtuiApp(config, clock=lambda: NOW, classifier=FixedClassifier(), feeds=[])
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        first_paint = time.perf_counter() - t0
+
+        latencies = []
+        keys = ["j"] * 60 + ["l"] + ["j"] * 60 + ["l"] + ["k"] * 40 + ["l"] + ["j"] * 60 + ["h"]
+        for key in keys * 2:
+            t = time.perf_counter()
+            await pilot.press(key)
+            await pilot.pause()
+            latencies.append((time.perf_counter() - t) * 1000)
+
+        # The burst: stored by a "worker" (here, directly), then posted as one message.
+        fresh = store.ingest("bench", items("burst", burst), None, NOW)
+        before = sum(app.board.counts().values())
+        t = time.perf_counter()
+        app.post_message(ItemsArrived("bench", fresh))
+        burst_latencies = []
+        while sum(app.board.counts().values()) < before + burst:
+            k = time.perf_counter()
+            await pilot.press("j")
+            await pilot.pause()
+            burst_latencies.append((time.perf_counter() - k) * 1000)
+        for _ in range(30):
+            k = time.perf_counter()
+            await pilot.press("j")
+            await pilot.pause()
+            burst_latencies.append((time.perf_counter() - k) * 1000)
+        absorbed = time.perf_counter() - t - sum(burst_latencies[-30:]) / 1000
+
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    store.close()
+    print(f"board {size[0]}x{size[1]}, {per_column:,} items x 4 columns")
+    print(f"first paint:            {first_paint:6.2f} s   (target <= 1.0 s)")
+    print(
+        f"keypress p50 / p95:     {p(latencies, 50):6.1f} / {p(latencies, 95):.1f} ms"
+        f"   (target p95 <= 30 ms, {len(latencies)} presses)"
+    )
+    print(f"burst of {burst:,} absorbed: {absorbed:6.2f} s   (target <= 2 s)")
+    print(
+        f"keypress p95 in burst:  {p(burst_latencies, 95):6.1f} ms   (target <= 50 ms,"
+        f" {len(burst_latencies)} presses)"
+    )
+    print(f"peak RSS:               {rss_mb:6.0f} MB  (target <= 250 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=10_000, help="open items per column")
+    parser.add_argument("--burst", type=int, default=5_000)
+    parser.add_argument("--size", default="200x50")
+    args = parser.parse_args()
+    width, height = (int(x) for x in args.size.split("x"))
+    asyncio.run(run(args.items, args.burst, (width, height)))
+
+
+if __name__ == "__main__":
+    main()
