@@ -44,7 +44,7 @@ class KeywordClassifier:
                 label = Label.POSITIVE
             else:
                 label = Label.NEUTRAL
-            scores = {l.value: (0.8 if l is label else 0.1) for l in Label}
+            scores = {lab.value: (0.8 if lab is label else 0.1) for lab in Label}
             out.append(Sentiment(label, scores, is_question="?" in text))
         return out
 
@@ -121,6 +121,6 @@ Ingest = Callable[..., list]
 def ingest(store: SqliteStore, classifier: KeywordClassifier, clock: FakeClock) -> Ingest:
     def _ingest(*items: IncomingItem, cursor: str | None = None, feed: str = "demo") -> list:
         sentiments = classifier.classify([i.text for i in items])
-        return store.ingest(feed, list(zip(items, sentiments)), cursor, clock())
+        return store.ingest(feed, list(zip(items, sentiments, strict=True)), cursor, clock())
 
     return _ingest

@@ -10,7 +10,6 @@ from triage.board import AgeLevel, Board
 from triage.model import ActionKind, Author, Column, Label, OutboxState, Status
 from triage.sqlite_store import SqliteStore
 
-
 _ids = itertools.count()
 
 
@@ -29,7 +28,12 @@ def test_columns_are_negative_first_and_oldest_unanswered_first(board: Board, in
     fill(board, ingest, "ужас", "Когда открываетесь?", "были тут", "спасибо!", "опять плохо")
     assert [m.text for m in board.column(Column.NEGATIVE)] == ["ужас", "опять плохо"]
     assert [m.text for m in board.column(Column.QUESTIONS)] == ["Когда открываетесь?"]
-    assert board.counts() == {Column.NEGATIVE: 2, Column.QUESTIONS: 1, Column.NEUTRAL: 1, Column.POSITIVE: 1}
+    assert board.counts() == {
+        Column.NEGATIVE: 2,
+        Column.QUESTIONS: 1,
+        Column.NEUTRAL: 1,
+        Column.POSITIVE: 1,
+    }
     first = board.column(Column.NEGATIVE)[0]
     board.reply(first.id, "Простите!")
     assert [m.text for m in board.column(Column.NEGATIVE)] == ["опять плохо", "ужас"]
@@ -71,7 +75,9 @@ def test_reply_queues_outbox_and_records_action(board: Board, ingest, store: Sql
         board.reply(m.id, "   ")
 
 
-def test_acknowledge_sends_first_template_with_name(board: Board, ingest, store: SqliteStore) -> None:
+def test_acknowledge_sends_first_template_with_name(
+    board: Board, ingest, store: SqliteStore
+) -> None:
     [m] = fill(board, ingest, "ужас")
     entry = board.acknowledge(m.id)
     assert entry.text == "Здравствуйте, Иван! Спасибо, что написали. Разбираемся."
@@ -91,7 +97,9 @@ def test_tag_toggles(board: Board, ingest) -> None:
     assert board.tag(m.id, "брак").tags == ("доставка",)
 
 
-def test_redirect_records_team_and_queues_team_reply(board: Board, ingest, store: SqliteStore) -> None:
+def test_redirect_records_team_and_queues_team_reply(
+    board: Board, ingest, store: SqliteStore
+) -> None:
     [m] = fill(board, ingest, "ужас")
     updated = board.redirect(m.id, "delivery")
     assert updated.team == "delivery"
@@ -139,7 +147,9 @@ def test_undo_restores_and_cancels_queued_reply(board: Board, ingest, store: Sql
     assert board.get(m.id).column is Column.NEGATIVE
 
 
-def test_undo_refuses_once_reply_has_gone(board: Board, ingest, store: SqliteStore, clock: FakeClock) -> None:
+def test_undo_refuses_once_reply_has_gone(
+    board: Board, ingest, store: SqliteStore, clock: FakeClock
+) -> None:
     [m] = fill(board, ingest, "ужас")
     entry = board.reply(m.id, "Простите")
     clock.advance(seconds=10)

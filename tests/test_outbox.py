@@ -4,8 +4,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from tests.conftest import FakeClock, make_item
 from feeds.base import FeedError, FeedState, FeedStatus, FetchResult, ReplyResult
+from tests.conftest import FakeClock, make_item
 from triage.board import Board
 from triage.model import Mention, OutboxState
 from triage.outbox import OutboxSender
@@ -62,7 +62,7 @@ def test_reply_waits_for_undo_window_then_sends_once(board, ingest, store, clock
     clock.advance(seconds=6)
     assert out.send_pending() == [m.id]
     assert out.send_pending() == []
-    [(native, text, key)] = feed.sent
+    [(native, text, _key)] = feed.sent
     assert (native, text) == ("1", "Простите")
     [entry] = store.outbox(m.id)
     assert entry.state is OutboxState.SENT and entry.native_reply_id == "r-1"
@@ -97,10 +97,15 @@ def test_refusal_and_permanent_failure_are_shown(board, ingest, store, clock) ->
     sender(store, feed, clock).send_pending()
     [entry] = store.outbox(m.id)
     assert entry.state is OutboxState.FAILED
-    assert store.get_mentions([m.id])[0].delivery == "failed: community token cannot reply to photo comments"
+    assert (
+        store.get_mentions([m.id])[0].delivery
+        == "failed: community token cannot reply to photo comments"
+    )
 
 
-def test_crash_between_claim_and_record_becomes_unknown_not_resent(board, ingest, store, clock) -> None:
+def test_crash_between_claim_and_record_becomes_unknown_not_resent(
+    board, ingest, store, clock
+) -> None:
     m = setup(board, ingest)
     board.reply(m.id, "Простите")
     clock.advance(seconds=6)

@@ -41,7 +41,9 @@ def test_cursor_moves_with_items_in_one_transaction(store: SqliteStore, ingest) 
     assert store.get_cursor("demo") == "11"
 
 
-def test_failed_ingest_keeps_old_cursor_and_items(db_path: Path, store: SqliteStore, ingest) -> None:
+def test_failed_ingest_keeps_old_cursor_and_items(
+    db_path: Path, store: SqliteStore, ingest
+) -> None:
     ingest(make_item("1", "а"), cursor="1")
     blocker = sqlite3.connect(str(db_path), isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
@@ -65,7 +67,9 @@ def test_state_survives_reopen(db_path: Path, ingest, store: SqliteStore) -> Non
 
 
 def test_author_history_lists_earlier_messages_newest_first(store: SqliteStore, ingest) -> None:
-    items = [make_item(str(i), f"сообщение {i}", created_at=T0 + timedelta(minutes=i)) for i in range(3)]
+    items = [
+        make_item(str(i), f"сообщение {i}", created_at=T0 + timedelta(minutes=i)) for i in range(3)
+    ]
     other = make_item("x", "чужое", author=Author(id="u2", name="Пётр"))
     mentions = ingest(*items, other)
     history = store.author_history(mentions[2], 10)

@@ -6,7 +6,7 @@ The CLI and the TUI both start from here, so `poll --once` and the board ingest 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -72,7 +72,7 @@ class LazyClassifier:
                 self._engine = engine
             return self._engine
 
-    def classify(self, texts: list[str]) -> list[Sentiment]:  # type: ignore[override]
+    def classify(self, texts: Sequence[str]) -> list[Sentiment]:
         return self._load().classify(texts)
 
 

@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     config_parent.add_argument(
         "--config",
         metavar="PATH",
-        help="config file (default: $SOCIALTUI_CONFIG, then $XDG_CONFIG_HOME/socialtui/config.toml)",
+        help="config file (default: $SOCIALTUI_CONFIG, then "
+        "$XDG_CONFIG_HOME/socialtui/config.toml)",
     )
     parser = argparse.ArgumentParser(
         prog="socialtui",
@@ -72,13 +73,9 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=1.0, metavar="SECONDS", help="wait per feed (1.0)"
     )
 
-    classify = commands.add_parser(
-        "classify", help="classify one text per line from stdin"
-    )
+    classify = commands.add_parser("classify", help="classify one text per line from stdin")
     classify.add_argument("--json", action="store_true", help="one JSON object per line")
-    classify.add_argument(
-        "--model", help="bundled, dostoevsky, or a model path (default: bundled)"
-    )
+    classify.add_argument("--model", help="bundled, dostoevsky, or a model path (default: bundled)")
     return parser
 
 
@@ -300,7 +297,9 @@ def _run_demo() -> int:
 class _RedactFilter(logging.Filter):
     """Replaces every configured secret in log records, whoever logs them."""
 
-    secrets: list[str] = []
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: list[str] = []
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:

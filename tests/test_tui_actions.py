@@ -1,0 +1,344 @@
+"""Every operator action through its keys: what the screen shows and what the store holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from config.schema import Config
+from triage.errors import StoreError
+from triage.model import Column, Mention, OutboxState, Status
+from triage.runtime import open_config_store
+from triage.sqlite_store import SqliteStore
+from tui.screens.composer import ComposerScreen
+from tui.screens.picker import PickerScreen
+from tui.widgets.column_view import ColumnView
+
+from .conftest import FakeClock
+from .tui_fakes import (
+    ScriptedFeed,
+    column_lines,
+    column_texts,
+    item,
+    make_app,
+    make_config,
+    screen_text,
+    seed,
+    wait_for,
+)
+
+NARROW = (80, 24)
+WIDE = (160, 48)
+
+COMPLAINT = "Кофе опять холодный, ужас"
+LATE_PACKING = "Плохо упаковали заказ"
+BROKEN_CUP = "Стакан протёк, плохо"
+QUESTION = "Во сколько открываетесь завтра?"
+
+
+@pytest.fixture
+def config(tmp_path: Path, clock: FakeClock) -> Config:
+    config = make_config(tmp_path / "board.db")
+    seed(
+        config,
+        [
+            item("n1", COMPLAINT, minutes_ago=90),
+            item(
+                "n2",
+                LATE_PACKING,
+                minutes_ago=30,
+                name="Мария Смирнова",
+                handle="masha",
+                author_id="u2",
+            ),
+            item("n3", BROKEN_CUP, minutes_ago=10, name="Олег", author_id="u3"),
+            item("q1", QUESTION, minutes_ago=5, name="Пётр", author_id="u4"),
+        ],
+        clock,
+    )
+    return config
+
+
+@pytest.fixture
+def store(config: Config) -> Iterator[SqliteStore]:
+    # A second connection, as another process would have: what really reached the database.
+    s = open_config_store(config)
+    yield s
+    s.close()
+
+
+def mention_by_text(store: SqliteStore, text: str) -> Mention:
+    return next(m for m in store.get_mentions(range(1, 50)) if m.text == text)
+
+
+def outbox_texts(store: SqliteStore, text: str) -> list[str]:
+    return [entry.text for entry in store.outbox(mention_by_text(store, text).id)]
+
+
+async def test_reply_through_the_composer_queues_it(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        assert isinstance(app.screen, ComposerScreen)
+        assert COMPLAINT in screen_text(app)
+        await pilot.press(*"Sorry, new one on the way")
+        await pilot.press("ctrl+s")
+        assert not isinstance(app.screen, ComposerScreen)
+        # Answered items sink below the unanswered: the next complaint is now under the cursor.
+        assert app.selected is not None and app.selected.text == LATE_PACKING
+        assert column_texts(app, "negative")[-1] == COMPLAINT
+        last_card = column_lines(app, "negative")[13]
+        assert "✓ ответ" in last_card and "⏳ отправка" in last_card
+    assert outbox_texts(store, COMPLAINT) == ["Sorry, new one on the way"]
+    assert mention_by_text(store, COMPLAINT).status is Status.REPLIED
+
+
+async def test_composer_inserts_templates_and_never_sends_on_its_own(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        composer = app.screen
+        assert isinstance(composer, ComposerScreen)
+        assert "[a] Принято" in screen_text(app) and "ctrl+t" in screen_text(app)
+        await pilot.press("ctrl+t", "b")
+        assert composer.text == "Иван, простите нас. Кофейня Зерно всё исправит."
+        await pilot.press("ctrl+t", "z")  # no such template: nothing inserted, still waiting
+        assert composer.text == "Иван, простите нас. Кофейня Зерно всё исправит."
+        await pilot.press("escape", "escape")  # leave template mode, then cancel
+        assert not isinstance(app.screen, ComposerScreen)
+        assert outbox_texts(store, COMPLAINT) == []
+        # The draft is kept for when the operator comes back.
+        await pilot.press("r")
+        assert app.screen.text == "Иван, простите нас. Кофейня Зерно всё исправит."  # type: ignore[attr-defined]
+
+
+async def test_empty_reply_is_not_sent(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("r", "ctrl+s")
+        assert isinstance(app.screen, ComposerScreen)
+        assert ("Ответ пустой — нечего отправлять", "warning") in app.notes
+    assert outbox_texts(store, COMPLAINT) == []
+
+
+async def test_acknowledge_sends_the_first_template_with_the_name(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        assert app.selected is not None and app.selected.text == LATE_PACKING
+        assert "✓ подтверждено" in column_lines(app, "negative")[13]
+    assert outbox_texts(store, COMPLAINT) == [
+        "Здравствуйте, Иван! Спасибо, что написали. Разбираемся."
+    ]
+
+
+async def test_tag_toggles_and_accepts_a_new_tag(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("t")
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        assert [label.strip() for label in picker.visible_labels] == ["#брак", "#доставка"]
+        await pilot.press("enter")
+        assert "#брак" in column_lines(app, "negative")[3]
+        assert app.selected is not None and app.selected.text == COMPLAINT  # stays put
+        await pilot.press("t", *"срочно", "enter")
+        assert "#брак #срочно" in column_lines(app, "negative")[3]
+        await pilot.press("t")
+        assert "✓ #брак" in app.screen.visible_labels[0]  # type: ignore[attr-defined]
+        await pilot.press("enter")  # choosing a tag it has takes it off
+        assert "#брак" not in column_lines(app, "negative")[3]
+    assert mention_by_text(store, COMPLAINT).tags == ("срочно",)
+
+
+async def test_redirect_shows_the_team_and_queues_its_reply(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("f")
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        assert "Доставка  +7 900 000-00-00" in picker.visible_labels[0]
+        await pilot.press("enter")
+        assert "→ Доставка" in column_lines(app, "negative")[13]
+    mention = mention_by_text(store, COMPLAINT)
+    assert (mention.team, mention.status) == ("delivery", Status.REDIRECTED)
+    assert outbox_texts(store, COMPLAINT) == ["Иван, передали в Доставка."]
+
+
+async def test_done_removes_and_keeps_the_index(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("j", "e")
+        assert column_texts(app, "negative") == [COMPLAINT, BROKEN_CUP]
+        assert app.selected is not None and app.selected.text == BROKEN_CUP
+        await pilot.press("e")  # the last one: the selection clamps upwards
+        assert app.selected is not None and app.selected.text == COMPLAINT
+        assert "[Негатив 1]" in screen_text(app)
+    assert mention_by_text(store, LATE_PACKING).status is Status.DONE
+
+
+async def test_snooze_hides_until_the_time_comes(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("s")
+        labels = app.screen.visible_labels  # type: ignore[attr-defined]
+        assert [label.split()[1:3] for label in labels[:3]] == [
+            ["30", "мин"],
+            ["1", "ч"],
+            ["3", "ч"],
+        ]
+        assert "завтра утром (24.11 09:00)" in labels[3]
+        await pilot.press("1")
+        assert COMPLAINT not in column_texts(app, "negative")
+        assert app.selected is not None and app.selected.text == LATE_PACKING
+        clock.advance(minutes=31)
+        app.tick()
+        await pilot.pause()
+        assert column_texts(app, "negative")[0] == COMPLAINT
+        assert app.selected.text == LATE_PACKING  # the returning item does not steal it
+    assert mention_by_text(store, COMPLAINT).snoozed_until is not None
+
+
+async def test_undo_restores_and_selects_the_item(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        assert COMPLAINT not in column_texts(app, "negative")
+        await pilot.press("l", "u")
+        assert app.current_view.column is Column.NEGATIVE
+        assert app.selected is not None and app.selected.text == COMPLAINT
+        assert ("Отменено: готово", "information") in app.notes
+        await pilot.press("u", "u", "u")
+        assert app.notes[-1][0] == "Нечего отменять"
+    assert mention_by_text(store, COMPLAINT).status is Status.NEW
+
+
+async def test_undo_takes_back_an_unsent_acknowledgement(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("a", "u")
+        assert app.selected is not None and app.selected.text == COMPLAINT
+        assert "✓" not in column_lines(app, "negative")[3]
+    entries = store.outbox(mention_by_text(store, COMPLAINT).id)
+    assert [e.state for e in entries] == [OutboxState.CANCELLED]
+
+
+async def test_move_changes_column_and_records_a_correction(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        labels = [label.strip() for label in app.screen.visible_labels]  # type: ignore[attr-defined]
+        assert labels == ["1   Вопросы", "2   Нейтрально", "3   Позитив"]
+        await pilot.press("3")
+        assert COMPLAINT in column_texts(app, "positive")
+        assert COMPLAINT not in column_texts(app, "negative")
+        assert app.selected is not None and app.selected.text == LATE_PACKING
+        assert "Позитив 1" in screen_text(app)
+    corrections = store.corrections()
+    assert [(c.text, c.column) for c in corrections] == [(COMPLAINT, Column.POSITIVE)]
+
+
+async def test_filter_narrows_and_esc_clears(config: Config, clock: FakeClock) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"мария")
+        assert column_texts(app, "negative") == [LATE_PACKING]
+        assert column_texts(app, "questions") == []
+        assert "Ничего не найдено по фильтру" in column_lines(app, "questions")[1]
+        await pilot.press("enter")
+        assert "фильтр «мария»" in screen_text(app)
+        assert app.selected is not None and app.selected.text == LATE_PACKING
+        await pilot.press("slash", "escape")
+        assert len(column_texts(app, "negative")) == 3
+        assert "фильтр" not in screen_text(app)
+
+
+async def test_action_errors_become_notifications(config: Config, clock: FakeClock) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+
+        def locked(mention_id: int) -> Mention:
+            raise StoreError("database is locked")
+
+        app.board.done = locked  # type: ignore[method-assign]
+        await pilot.press("e")
+        assert app.errors == ["База данных: database is locked"]
+        assert app.is_running
+        assert COMPLAINT in column_texts(app, "negative")
+
+
+async def test_actions_on_an_empty_board_only_say_so(tmp_path: Path, clock: FakeClock) -> None:
+    app = make_app(make_config(tmp_path / "empty.db"), clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("e", "r", "a", "j", "l", "k")
+        assert app.is_running
+        assert [note for note, _ in app.notes] == ["Ничего не выбрано"] * 3
+        assert "Пусто" in column_lines(app, "questions")[1]
+
+
+async def test_outbox_worker_sends_after_the_undo_window(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    feed = ScriptedFeed()
+    app = make_app(config, clock, feeds=[feed])
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        clock.advance(seconds=10)
+        app.wake_outbox()
+        assert await wait_for(pilot, lambda: bool(feed.replies))
+        view = app.query_one("#negative", ColumnView)
+        assert await wait_for(pilot, lambda: view.items[-1].delivery == "sent")
+        assert "⏳" not in column_lines(app, "negative")[13]
+    assert feed.replies[0][1].startswith("Здравствуйте, Иван!")
+
+
+async def test_notifications_show_tags_literally(config: Config, clock: FakeClock) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=WIDE, notifications=True) as pilot:
+        await pilot.pause()
+        await pilot.press("t", *"[@click=app.quit]x[/]", "enter")
+        await pilot.pause()
+        assert app.is_running
+        assert "#[@click=app.quit]x[/]" in column_lines(app, "negative")[3]
+        assert app.notes[-1] == ("Тег #[@click=app.quit]x[/] поставлен", "information")
+        await pilot.pause()
+        assert "Тег #[@click=app.quit]x[/]" in screen_text(app)

@@ -1,0 +1,337 @@
+"""SocialtuiApp: the board on screen, the feeds and the outbox in worker threads.
+
+The app owns one Board and touches it only on the UI thread. Workers post batched messages
+(tui.messages); each action is a Board call guarded so that an error becomes a notification,
+never a crash. Actions live in tui.actions; this module is layout, workers and the clock tick.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import BindingsMap, BindingType
+from textual.containers import Horizontal
+from textual.events import Resize
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from config.schema import Config
+from feeds.base import Feed, FeedState, FeedStatus
+from triage.board import Board
+from triage.ingest import Classifier
+from triage.model import COLUMN_ORDER, Column, Mention
+from triage.runtime import build_board, build_classifier, build_feeds, open_config_store, utc_now
+from tui.actions import BoardActions
+from tui.keymap import board_bindings
+from tui.messages import DeliveryChanged, FeedStatusChanged, ItemsArrived, WorkerFailed
+from tui.strings import Strings
+from tui.widgets.column_tabs import ColumnTabs
+from tui.widgets.column_view import ColumnView
+from tui.widgets.detail_pane import DetailPane, detail_content
+from tui.widgets.status_bar import BoardSummary, StatusBar
+from tui.workers import FeedLoop, OutboxLoop
+
+# Below this width one column at a time; four columns need about 25 cells each.
+FOUR_COLUMNS_MIN_WIDTH = 100
+# With the detail pane open, four columns need room left for it below them.
+DETAIL_BELOW_MIN_HEIGHT = 36
+
+
+def localised_bindings(bindings: BindingsMap, strings: Strings) -> BindingsMap:
+    """Textual's own bindings as they are, and the board's in the UI language."""
+    kept = [
+        binding
+        for key_bindings in bindings.key_to_bindings.values()
+        for binding in key_bindings
+        if not (binding.id and binding.id.startswith("key."))
+    ]
+    return BindingsMap([*kept, *board_bindings(strings)])
+
+
+class SocialtuiApp(BoardActions, App[None]):
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "socialtui"
+    # English here for introspection; __init__ swaps in the UI language's descriptions.
+    BINDINGS: ClassVar[list[BindingType]] = [*board_bindings(Strings("en"))]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        classifier: Classifier | None = None,
+        feeds: Sequence[Feed] | None = None,
+        board: Board | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.clock = clock or utc_now
+        self.strings = Strings(config.shop.language)
+        # Textual has no public hook for per-instance binding descriptions; the footer, help
+        # and palette must speak the operator's language.
+        self._bindings = localised_bindings(self._bindings, self.strings)
+        # Built here, not on mount, so a locked or broken database fails before the terminal
+        # switches to the board and the CLI can say so in one sentence.
+        self.board = board or build_board(config, self.clock)
+        self.classifier: Classifier = classifier or build_classifier(config)
+        self.feeds: list[Feed] = list(feeds) if feeds is not None else build_feeds(config)
+        self.team_titles = {team.key: team.title for team in self.board.settings.teams}
+        self.feed_status: dict[str, FeedStatus] = {
+            feed.name: FeedStatus(FeedState.CONNECTING) for feed in self.feeds
+        }
+        self.current = 0  # index into COLUMN_ORDER
+        self.detail_open = False
+        self.filter_query = ""
+        self.drafts: dict[int, str] = {}
+        self._navigated = False
+        self._history: dict[int, list[Mention]] = {}
+        self._stop = threading.Event()
+        self._outbox_wake = threading.Event()
+        self._views = [
+            ColumnView(column, self.board, self.strings, self.team_titles, id=column.value)
+            for column in COLUMN_ORDER
+        ]
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(self.strings, self._summary(), id="status")
+        yield ColumnTabs(self.strings, id="tabs")
+        with Horizontal(id="main"):
+            with Horizontal(id="columns"):
+                yield from self._views
+            yield DetailPane(self.strings, id="detail")
+        yield Footer()
+
+    @property
+    def views(self) -> list[ColumnView]:
+        return self._views
+
+    @property
+    def current_view(self) -> ColumnView:
+        return self._views[self.current]
+
+    @property
+    def selected(self) -> Mention | None:
+        return self.current_view.selected
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.current = self._first_non_empty()
+        self._relayout()
+        self.set_interval(1.0, self.tick)
+        self._start_workers()
+        # Tens of thousands of loaded mentions live as long as the app; without this every
+        # full collection walks them all and a keypress now and then takes 100 ms.
+        gc.freeze()
+
+    def _first_non_empty(self) -> int:
+        for index, view in enumerate(self.views):
+            if view.items:
+                return index
+        return 0
+
+    def on_resize(self, event: Resize) -> None:
+        # Subclass handlers run before App records the new size; relayout once it has.
+        self.call_later(self._relayout)
+
+    @property
+    def four_columns(self) -> bool:
+        width, height = self.size
+        if width < FOUR_COLUMNS_MIN_WIDTH:
+            return False
+        return not self.detail_open or height >= DETAIL_BELOW_MIN_HEIGHT
+
+    def _relayout(self) -> None:
+        """Pick the layout for the terminal size and whether the detail pane is open."""
+        width, _ = self.size
+        four = self.four_columns
+        main = self.query_one("#main")
+        main.set_class(not four, "-single")
+        main.set_class(self.detail_open and four, "-detail-below")
+        main.set_class(
+            self.detail_open and not four and width >= FOUR_COLUMNS_MIN_WIDTH, "-detail-right"
+        )
+        main.set_class(self.detail_open and width < FOUR_COLUMNS_MIN_WIDTH, "-detail-full")
+        self.query_one(ColumnTabs).set_class(not four, "-shown")
+        for index, view in enumerate(self.views):
+            # The class only matters with one column shown; changing it restyles the column.
+            if not four:
+                view.set_class(index == self.current, "-current")
+            view.set_active(index == self.current)
+        self._show_selection()
+
+    # -- state -> screen ---------------------------------------------------------------------
+
+    def reload(self, *, follow_selected: bool = True) -> None:
+        """Re-read every column from the board. follow_selected=False keeps the current
+        column's selection at the same index (after its item left) instead of following it."""
+        for index, view in enumerate(self.views):
+            keep_id = follow_selected or index != self.current
+            view.filtered = bool(self.filter_query)
+            view.set_items(self.board.column(view.column), keep_id=keep_id)
+        if not self._navigated and not self.current_view.items:
+            self.current = self._first_non_empty()
+            self._relayout()
+        self._refresh_chrome()
+        self._show_selection()
+
+    def _refresh_chrome(self) -> None:
+        counts = self.board.counts()
+        for view in self.views:
+            view.update_title(counts.get(view.column, 0))
+        self.query_one(ColumnTabs).show(COLUMN_ORDER[self.current], counts)
+        self.query_one(StatusBar).update_summary(self._summary(counts))
+
+    def _summary(self, counts: dict[Column, int] | None = None) -> BoardSummary:
+        return BoardSummary(
+            shop=self.board.settings.shop,
+            timezone=self.board.settings.timezone,
+            now=self.clock(),
+            feeds=dict(self.feed_status),
+            counts=counts if counts is not None else self.board.counts(),
+            overdue=self.board.overdue(),
+            filter=self.filter_query,
+        )
+
+    def _show_selection(self) -> None:
+        if not self.detail_open:
+            return
+        mention = self.selected
+        pane = self.query_one(DetailPane)
+        if mention is None:
+            pane.show(None, None)
+            return
+        history = self._history.get(mention.id)
+        if history is None:
+            try:
+                history = self.board.history(mention)
+            except Exception as exc:
+                self.report_error(exc)
+                history = []
+            self._history = {mention.id: history}
+        content = detail_content(mention, self.board, self.strings, self.team_titles, history)
+        pane.show(content, mention.id)
+
+    def tick(self) -> None:
+        """Once a second: ages, snoozes that ran out, the clock. Only visible lines repaint."""
+        for view in self.views:
+            items = self.board.column(view.column)
+            if items is not view.items:
+                view.set_items(items, keep_id=True)
+            elif view.display:
+                view.tick()
+        self._refresh_chrome()
+        self._show_selection()
+
+    # -- worker messages --------------------------------------------------------------------
+
+    @on(ItemsArrived)
+    def _items_arrived(self, message: ItemsArrived) -> None:
+        added = self.board.absorb(message.mentions)
+        if not added:
+            return
+        self._history.clear()
+        self.reload()
+        if self.config.ui.bell and any(m.column is Column.NEGATIVE for m in added):
+            self.bell()
+
+    @on(FeedStatusChanged)
+    def _feed_status(self, message: FeedStatusChanged) -> None:
+        self.feed_status[message.feed] = message.status
+        self._refresh_chrome()
+
+    @on(DeliveryChanged)
+    def _delivery_changed(self, message: DeliveryChanged) -> None:
+        try:
+            self.board.refresh(message.mention_ids)
+        except Exception as exc:
+            self.report_error(exc)
+            return
+        self.reload()
+
+    @on(WorkerFailed)
+    def _worker_failed(self, message: WorkerFailed) -> None:
+        text = self.strings.get("note.worker_error", feed=message.source, error=message.error)
+        self.notify(text, severity="error", timeout=8)
+
+    # -- workers -----------------------------------------------------------------------------
+
+    def _start_workers(self) -> None:
+        for feed in self.feeds:
+            loop = FeedLoop(
+                feed,
+                lambda: open_config_store(self.config),
+                self.classifier,
+                self.clock,
+                self.post_message,
+                self._stop,
+            )
+            self.run_worker(
+                loop.run,
+                name=f"feed:{feed.name}",
+                group="feeds",
+                thread=True,
+                exit_on_error=False,
+            )
+        outbox = OutboxLoop(
+            lambda: open_config_store(self.config),
+            {feed.name: feed for feed in self.feeds},
+            self.clock,
+            self.post_message,
+            self._stop,
+            self._outbox_wake,
+        )
+        self.run_worker(outbox.run, name="outbox", group="outbox", thread=True, exit_on_error=False)
+
+    def wake_outbox(self) -> None:
+        self._outbox_wake.set()
+
+    def stop_workers(self) -> None:
+        self._stop.set()
+        self._outbox_wake.set()
+
+    async def action_quit(self) -> None:
+        self.stop_workers()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self.stop_workers()
+        gc.unfreeze()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        # Messages carry tags, team names and feed errors: text, never markup. Widgets pass
+        # markup=True by default, so it is ignored here rather than trusted.
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    # -- command palette ---------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        seen: set[str] = set()
+        for bindings in self._bindings.key_to_bindings.values():
+            for binding in bindings:
+                if not (binding.id and binding.id.startswith("key.")) or binding.id in seen:
+                    continue
+                seen.add(binding.id)
+                yield SystemCommand(
+                    binding.description,
+                    binding.key_display or binding.key,
+                    lambda action=binding.action: self.run_action(action),
+                )
+        yield from super().get_system_commands(screen)
