@@ -31,8 +31,11 @@ from textual import events
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.loader import demo_config
-from triage.model import Author, IncomingItem, Kind, Label, Sentiment
-from triage.sqlite_store import SqliteStore
+from feeds.base import FetchResult
+from triage.ingest import Ingestor
+from triage.model import Author, IncomingItem, Kind, Label, Mention, Sentiment
+from triage.sentiment import SentimentEngine
+from triage.sqlite_store import SqliteStore, open_store
 from tui.app import SocialtuiApp
 from tui.messages import ItemsArrived
 
@@ -51,9 +54,21 @@ TEXTS = (
 )
 
 
+def worker_ingest(url: str, result: FetchResult) -> list[Mention]:
+    store = open_store(url)
+    try:
+        return Ingestor(store, ENGINE).ingest("bench", result)
+    finally:
+        store.close()
+
+
 class FixedClassifier:
     def classify(self, texts: Sequence[str]) -> list[Sentiment]:
         return [Sentiment(Label.NEUTRAL, {"neutral": 1.0}) for _ in texts]
+
+
+ENGINE = SentimentEngine()
+ENGINE.load()
 
 
 def items(prefix: str, count: int) -> list[tuple[IncomingItem, Sentiment]]:
@@ -129,22 +144,25 @@ async def run(per_column: int, burst: int, size: tuple[int, int]) -> None:
                 latencies.append(latency)
             await asyncio.sleep(0.005)
 
-        # The burst: stored by a "worker" (here, directly), then posted as one message.
-        fresh = store.ingest("bench", items("burst", burst), None, NOW)
+        # The burst goes the way a feed worker sends it: classified by the real model and
+        # stored in a thread, then posted to the UI as one message. Keys are pressed meanwhile.
         before = sum(app.board.counts().values())
+        burst_items = [item for item, _ in items("burst", burst)]
         t = time.perf_counter()
-        app.post_message(ItemsArrived("bench", fresh))
+        ingest = asyncio.get_running_loop().run_in_executor(
+            None, worker_ingest, url, FetchResult(items=burst_items)
+        )
+        ingest.add_done_callback(
+            lambda done: app.post_message(ItemsArrived("bench", done.result()))
+        )
         burst_latencies: list[float] = []
         absorbed = 0.0
-        for _ in range(60):
+        while not absorbed or len(burst_latencies) < 60:
             if (latency := await key_to_paint("j")) is not None:
                 burst_latencies.append(latency)
             if not absorbed and sum(app.board.counts().values()) >= before + burst:
                 absorbed = time.perf_counter() - t
             await asyncio.sleep(0.005)
-        while sum(app.board.counts().values()) < before + burst:
-            await asyncio.sleep(0.001)
-        absorbed = absorbed or time.perf_counter() - t
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     store.close()
@@ -154,7 +172,10 @@ async def run(per_column: int, burst: int, size: tuple[int, int]) -> None:
         f"keypress p50 / p95:     {p(latencies, 50):6.1f} / {p(latencies, 95):.1f} ms"
         f"   (target p95 <= 30 ms, {len(latencies)} presses)"
     )
-    print(f"burst of {burst:,} absorbed: {absorbed:6.2f} s   (target <= 2 s)")
+    print(
+        f"burst of {burst:,} absorbed: {absorbed:6.2f} s"
+        "   (classified, stored, on screen; target <= 2 s)"
+    )
     print(
         f"keypress p95 in burst:  {p(burst_latencies, 95):6.1f} ms   (target <= 50 ms,"
         f" {len(burst_latencies)} presses)"

@@ -204,3 +204,46 @@ def test_failed_store_write_leaves_board_unchanged(board: Board, ingest, db_path
         board.done(m.id)
     blocker.execute("ROLLBACK")
     assert m.id in [x.id for x in board.column(Column.NEGATIVE)]
+
+
+def test_patched_columns_match_a_fresh_load(board: Board, ingest, store, clock) -> None:
+    """The board patches its cached columns on each change; a reload must agree with it."""
+    import random
+
+    rng = random.Random(7)
+    texts = ["ужас", "Когда?", "были тут", "спасибо", "опять"]
+    board.column(Column.NEGATIVE)  # build the cache so later changes patch it
+    board.overdue()
+    for step in range(200):
+        op = rng.randrange(8)
+        open_ids = [m.id for c in Column for m in board.column(c)]
+        if op < 3 or not open_ids:
+            count = rng.choice([1, 1, 2, 40])
+            board.absorb(
+                ingest(
+                    *(
+                        make_item(
+                            f"p{step}-{i}",
+                            rng.choice(texts),
+                            created_at=T0 - timedelta(minutes=rng.randrange(300)),
+                        )
+                        for i in range(count)
+                    )
+                )
+            )
+        elif op == 3:
+            board.reply(rng.choice(open_ids), "ok")
+        elif op == 4:
+            board.done(rng.choice(open_ids))
+        elif op == 5:
+            board.move(rng.choice(open_ids), rng.choice(list(Column)))
+        elif op == 6:
+            board.snooze(rng.choice(open_ids), clock() + timedelta(minutes=rng.randrange(1, 20)))
+        else:
+            board.undo()
+        clock.advance(minutes=1)
+        fresh = Board(store, SETTINGS, clock)
+        fresh.load()
+        for column in Column:
+            assert [m.id for m in board.column(column)] == [m.id for m in fresh.column(column)]
+        assert board.overdue() == fresh.overdue()

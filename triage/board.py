@@ -5,6 +5,7 @@ The TUI holds one Board and calls it from the UI thread. It never touches SQLite
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -138,8 +139,7 @@ class Board:
             if self._matches(mention):
                 columns[mention.column].append(mention)
         for items in columns.values():
-            # The oldest unanswered first: that customer has waited longest.
-            items.sort(key=lambda m: (m.answered, m.created_at, m.id))
+            items.sort(key=_column_order)
         self._columns = columns
         self._next_unsnooze = next_unsnooze
         return columns
@@ -154,7 +154,7 @@ class Board:
         """Unanswered open items past breach_after, by bisecting on arrival time."""
         if self._unanswered is None:
             self._unanswered = sorted(
-                (m for m in self._open.values() if not m.answered), key=lambda m: m.created_at
+                (m for m in self._open.values() if not m.answered), key=_arrival_order
             )
         items = self._unanswered
         now = self.clock()
@@ -190,20 +190,56 @@ class Board:
 
     def absorb(self, mentions: Sequence[Mention]) -> list[Mention]:
         added = [m for m in mentions if m.id not in self._open and m.is_open]
-        for mention in added:
-            self._open[mention.id] = mention
-        if added:
-            self._invalidate()
+        self._apply((), added)
         return added
 
     def refresh(self, ids: Sequence[int]) -> None:
         """Reload mentions whose delivery state another thread changed."""
-        for mention in self.store.get_mentions(ids):
-            if mention.is_open:
-                self._open[mention.id] = mention
-            else:
-                self._open.pop(mention.id, None)
-        self._invalidate()
+        fresh = self.store.get_mentions(ids)
+        stale = [self._open[m.id] for m in fresh if m.id in self._open]
+        self._apply(stale, fresh)
+
+    def _apply(self, old: Sequence[Mention], new: Sequence[Mention]) -> None:
+        """Swap changed mentions into the open set and patch the cached columns in place.
+
+        Rebuilding and re-sorting 40,000 items on every arrival would stall the UI, so the
+        cached lists are patched. Each touched column gets a NEW list: the TUI compares lists
+        by identity to skip repaints.
+        """
+        for mention in old:
+            self._open.pop(mention.id, None)
+        current = [m for m in new if m.is_open]
+        for mention in current:
+            self._open[mention.id] = mention
+        if self._columns is not None:
+            self._patch_columns(self._columns, old, current)
+        if self._unanswered is not None:
+            self._unanswered = _patched(
+                self._unanswered,
+                {m.id for m in old},
+                [m for m in current if not m.answered],
+                _arrival_order,
+            )
+
+    def _patch_columns(
+        self, columns: dict[Column, list[Mention]], old: Sequence[Mention], new: Sequence[Mention]
+    ) -> None:
+        now = self.clock()
+        removed: dict[Column, set[int]] = {}
+        added: dict[Column, list[Mention]] = {}
+        for mention in old:
+            removed.setdefault(mention.column, set()).add(mention.id)
+        for mention in new:
+            if mention.snoozed_until is not None and mention.snoozed_until > now:
+                if self._next_unsnooze is None or mention.snoozed_until < self._next_unsnooze:
+                    self._next_unsnooze = mention.snoozed_until
+                continue
+            if self._matches(mention):
+                added.setdefault(mention.column, []).append(mention)
+        for column in removed.keys() | added.keys():
+            columns[column] = _patched(
+                columns[column], removed.get(column, set()), added.get(column, []), _column_order
+            )
 
     # -- ages -----------------------------------------------------------------------------
 
@@ -284,11 +320,8 @@ class Board:
         return updated, entry
 
     def _replace(self, mention: Mention) -> None:
-        if mention.is_open:
-            self._open[mention.id] = mention
-        else:
-            self._open.pop(mention.id, None)
-        self._invalidate()
+        previous = self._open.get(mention.id)
+        self._apply((previous,) if previous is not None else (), (mention,))
 
     def _responded(self, mention: Mention, status: Status) -> None:
         now = self.clock()
@@ -436,6 +469,33 @@ class Board:
     def _say(self, key: str, **values: str) -> str:
         language = self.settings.language if self.settings.language in _MESSAGES else "ru"
         return _MESSAGES[language][key].format(**values)
+
+
+def _column_order(mention: Mention) -> tuple[bool, datetime, int]:
+    # The oldest unanswered first: that customer has waited longest.
+    return (mention.first_response_at is not None, mention.created_at, mention.id)
+
+
+def _arrival_order(mention: Mention) -> tuple[datetime, int]:
+    return (mention.created_at, mention.id)
+
+
+def _patched(
+    items: list[Mention],
+    removed: set[int],
+    added: list[Mention],
+    key: Callable[[Mention], Any],
+) -> list[Mention]:
+    """A new sorted list: `items` without `removed` ids, plus `added`."""
+    result = [m for m in items if m.id not in removed] if removed else list(items)
+    if len(added) > 32:
+        # Timsort merges the two sorted runs in near-linear time.
+        result.extend(sorted(added, key=key))
+        result.sort(key=key)
+    else:
+        for mention in added:
+            bisect.insort(result, mention, key=key)
+    return result
 
 
 class _Blank(dict[str, str]):

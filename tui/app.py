@@ -7,9 +7,9 @@ never a crash. Actions live in tui.actions; this module is layout, workers and t
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingsMap, BindingType
+from textual.command import CommandPalette
 from textual.containers import Horizontal
 from textual.events import Resize
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from config.schema import Config
 from feeds.base import Feed, FeedState, FeedStatus
@@ -30,9 +30,11 @@ from triage.ingest import Classifier
 from triage.model import COLUMN_ORDER, Column, Mention
 from triage.runtime import build_board, build_classifier, build_feeds, open_config_store, utc_now
 from tui.actions import BoardActions
+from tui.idle_gc import IdleCollector
 from tui.keymap import board_bindings
 from tui.messages import DeliveryChanged, FeedStatusChanged, ItemsArrived, WorkerFailed
 from tui.strings import Strings
+from tui.widgets.board_footer import BoardFooter
 from tui.widgets.column_tabs import ColumnTabs
 from tui.widgets.column_view import ColumnView
 from tui.widgets.detail_pane import DetailPane, detail_content
@@ -45,10 +47,16 @@ FOUR_COLUMNS_MIN_WIDTH = 100
 DETAIL_BELOW_MIN_HEIGHT = 36
 
 
+PALETTE_ACTIONS = frozenset({"command_palette", "app.command_palette"})
+
+
 def localised_bindings(bindings: BindingsMap, strings: Strings) -> BindingsMap:
-    """Textual's own bindings as they are, and the board's in the UI language."""
+    """Textual's own bindings, the palette's described in the UI language (the footer shows
+    it), and the board's in the UI language."""
     kept = [
-        binding
+        replace(binding, description=strings.get("key.palette"))
+        if binding.action in PALETTE_ACTIONS
+        else binding
         for key_bindings in bindings.key_to_bindings.values()
         for binding in key_bindings
         if not (binding.id and binding.id.startswith("key."))
@@ -94,6 +102,7 @@ class SocialtuiApp(BoardActions, App[None]):
         self._navigated = False
         self._history: dict[int, list[Mention]] = {}
         self._stop = threading.Event()
+        self.collector = IdleCollector()
         self._outbox_wake = threading.Event()
         self._views = [
             ColumnView(column, self.board, self.strings, self.team_titles, id=column.value)
@@ -109,7 +118,7 @@ class SocialtuiApp(BoardActions, App[None]):
             with Horizontal(id="columns"):
                 yield from self._views
             yield DetailPane(self.strings, id="detail")
-        yield Footer()
+        yield BoardFooter()
 
     @property
     def views(self) -> list[ColumnView]:
@@ -129,9 +138,7 @@ class SocialtuiApp(BoardActions, App[None]):
         self._relayout()
         self.set_interval(1.0, self.tick)
         self._start_workers()
-        # Tens of thousands of loaded mentions live as long as the app; without this every
-        # full collection walks them all and a keypress now and then takes 100 ms.
-        gc.freeze()
+        self.collector.start()
 
     def _first_non_empty(self) -> int:
         for index, view in enumerate(self.views):
@@ -231,6 +238,10 @@ class SocialtuiApp(BoardActions, App[None]):
                 view.tick()
         self._refresh_chrome()
         self._show_selection()
+        self.collector.maybe_collect()
+
+    def on_key(self) -> None:
+        self.collector.touched()
 
     # -- worker messages --------------------------------------------------------------------
 
@@ -305,7 +316,7 @@ class SocialtuiApp(BoardActions, App[None]):
 
     def on_unmount(self) -> None:
         self.stop_workers()
-        gc.unfreeze()
+        self.collector.stop()
 
     def notify(
         self,
@@ -322,7 +333,15 @@ class SocialtuiApp(BoardActions, App[None]):
 
     # -- command palette ---------------------------------------------------------------------
 
+    def action_command_palette(self) -> None:
+        # Textual's own palette says "Search for commands…"; the operator reads Russian.
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            placeholder = self.strings.get("palette.placeholder")
+            self.push_screen(CommandPalette(placeholder=placeholder, id="--command-palette"))
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The board's keys, then the theme switcher, all in the UI language. Textual's other
+        commands are left out: its English key panel, a second Quit, SVG screenshots."""
         seen: set[str] = set()
         for bindings in self._bindings.key_to_bindings.values():
             for binding in bindings:
@@ -331,7 +350,11 @@ class SocialtuiApp(BoardActions, App[None]):
                 seen.add(binding.id)
                 yield SystemCommand(
                     binding.description,
-                    binding.key_display or binding.key,
+                    self.strings.get("palette.key", key=binding.key_display or binding.key),
                     lambda action=binding.action: self.run_action(action),
                 )
-        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            self.strings.get("palette.theme"),
+            self.strings.get("palette.theme_help"),
+            self.action_change_theme,
+        )

@@ -22,7 +22,7 @@ from triage.model import Column, Mention
 from tui.strings import Strings
 from tui.widgets.card import CARD_HEIGHT, CardFrame, CardStyles, render_card
 
-_CACHE_LIMIT = 4096
+_CACHE_LIMIT = 256
 
 
 def _fingerprint(mention: Mention) -> tuple[object, ...]:
@@ -105,8 +105,13 @@ class ColumnView(ScrollView, can_focus=False):
             return
         index = max(0, min(index, len(self.items) - 1))
         if index != self.index:
-            self.index = index
-            self.refresh()
+            previous, self.index = self.index, index
+            if not self.ensure_selection_visible():
+                # Only the two cards whose highlight changed: a full repaint of the column
+                # is what made a keypress cost a frame at 200x50.
+                self.refresh_lines(previous * CARD_HEIGHT, CARD_HEIGHT)
+                self.refresh_lines(index * CARD_HEIGHT, CARD_HEIGHT)
+            return
         self.ensure_selection_visible()
 
     def move(self, delta: int) -> None:
@@ -157,16 +162,20 @@ class ColumnView(ScrollView, can_focus=False):
         else:
             self.border_title = Content(title)
 
-    def ensure_selection_visible(self) -> None:
+    def ensure_selection_visible(self) -> bool:
+        """Scroll the selected card into view; True if that scrolled."""
         height = self.scrollable_content_region.height
         if height <= 0 or not self.items:
-            return
+            return False
         top = self.index * CARD_HEIGHT
         bottom = top + CARD_HEIGHT - 1  # the separator line may stay off screen
         if top < self.scroll_y:
             self.scroll_to(y=top, animate=False, immediate=True)
-        elif bottom > self.scroll_y + height:
+            return True
+        if bottom > self.scroll_y + height:
             self.scroll_to(y=bottom - height, animate=False, immediate=True)
+            return True
+        return False
 
     # -- rendering -----------------------------------------------------------------------
 
