@@ -1,8 +1,18 @@
 """The one interface every network speaks, and the registry that maps a config `type` to it.
 
-A feed is driven from a worker thread: `fetch` may block up to `timeout` seconds, never longer,
-so that quitting the app never waits on a network. Adding a network means one new module that
-calls `register` and one import line in `feeds/__init__.py`.
+Contract, as the app drives it (tui/workers.py):
+- One feed thread calls `start(stored_cursor)`, then loops `fetch(timeout)` and stores each
+  batch's items together with its cursor in one transaction. `fetch` returns within
+  `timeout` (0.5 s), so quitting never waits on a network: a long poll runs on the feed's own
+  daemon thread and `fetch` waits for it at most `timeout`.
+- A batch counts as stored only when `fetch` is called again. A feed must not acknowledge a
+  batch to its server (Telegram's next `offset`) before that; after a crash the app restarts
+  from the stored cursor and the store drops duplicates.
+- The outbox thread calls `reply` concurrently with `fetch`: feeds must be thread-safe there.
+  `reply_key` is stable across retries of the same reply.
+- `describe` is cheap and never blocks; the status bar polls it.
+Adding a network means one new module that calls `register` and one import line in
+`feeds/__init__.py`.
 """
 
 from __future__ import annotations
