@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.clock import WorkingHours
+from triage.model import Team, Template
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,19 +43,9 @@ class FeedConfig:
     line: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TeamConfig:
-    key: str
-    title: str
-    contact: str = ""
-    reply: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateConfig:
-    key: str  # a single character the operator presses in the composer
-    title: str
-    text: str  # placeholders {name} {shop} {team}
+# Teams and templates are domain objects already; the config holds them as they are.
+TeamConfig = Team
+TemplateConfig = Template
 
 
 @dataclass(frozen=True, slots=True)

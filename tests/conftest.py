@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.board import Board, BoardSettings, Team, Template
-from triage.model import Author, IncomingItem, Kind, Label, Sentiment
+from triage.board import Board, BoardSettings
+from triage.model import Author, IncomingItem, Kind, Label, Sentiment, Team, Template
 from triage.sqlite_store import SqliteStore
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

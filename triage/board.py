@@ -26,6 +26,8 @@ from triage.model import (
     OutboxEntry,
     OutboxState,
     Status,
+    Team,
+    Template,
 )
 from triage.sanitize import one_line
 from triage.store import Correction, Store, apply_state, mention_state
@@ -36,21 +38,6 @@ class AgeLevel(StrEnum):
     WARN = "warn"
     BREACH = "breach"
     ANSWERED = "answered"  # the clock stopped: the customer has an answer
-
-
-@dataclass(frozen=True, slots=True)
-class Team:
-    key: str
-    title: str
-    contact: str = ""
-    reply: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Template:
-    key: str
-    title: str
-    text: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,6 +100,23 @@ class Author:
 
 
 @dataclass(frozen=True, slots=True)
+class Team:
+    """Where the operator redirects an item: its contact, and the note sent to the customer."""
+
+    key: str
+    title: str
+    contact: str = ""
+    reply: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    key: str  # a single character the operator presses in the composer
+    title: str
+    text: str  # placeholders {name} {shop} {team} {contact}
+
+
+@dataclass(frozen=True, slots=True)
 class Sentiment:
     label: Label
     scores: dict[str, float]

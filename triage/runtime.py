@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from config.schema import Config
 from feeds.base import Feed, create_feed
-from triage.board import Board, BoardSettings, Team, Template
+from triage.board import Board, BoardSettings
 from triage.ingest import Classifier
 from triage.model import Sentiment
 from triage.sqlite_store import SqliteStore, open_store
@@ -33,8 +33,8 @@ def board_settings(config: Config) -> BoardSettings:
         warn_after=config.sla.warn_after,
         breach_after=config.sla.breach_after,
         hours=config.sla.hours,
-        templates=tuple(Template(t.key, t.title, t.text) for t in config.templates),
-        teams=tuple(Team(t.key, t.title, t.contact, t.reply) for t in config.teams.values()),
+        templates=config.templates,
+        teams=tuple(config.teams.values()),
         tags=config.tags,
     )
 
