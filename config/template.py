@@ -61,7 +61,7 @@ path = "inbox.jsonl"
 # type = "x"
 # bearer_token_env = "X_BEARER_TOKEN"
 
-# --- teams: where a question can be redirected (press r) -------------------------------------
+# --- teams: where a question can be redirected (press f) -------------------------------------
 # `reply` is posted to the customer when you redirect. Placeholders: {name} the customer,
 # {shop} your shop, {team} the team's title, {contact} its contact line.
 [teams.delivery]
@@ -80,7 +80,8 @@ contact = "billing@example.ru"
 reply = "{name}, вопросами оплаты занимается бухгалтерия, мы им уже передали. Почта: {contact}."
 
 # --- templates: replies one key away in the composer ----------------------------------------
-# `key` is a single character. The first template is the quick acknowledgement (press a).
+# `key` is a single character: in the composer (press r), ctrl+t and then this key inserts the
+# text. The first template is also the quick acknowledgement (press a on a card).
 [[templates]]
 key = "a"
 title = "Приняли, разбираемся"

@@ -48,9 +48,10 @@ HOSTILE = [
     pytest.param("с\u200dкрыто", "скрыто", id="zwj-in-word"),
     pytest.param("\u200d😀", "😀", id="zwj-leading"),
     pytest.param(
-        "👩\u200d💻 ❤️\u200d🔥 🏳️\u200d🌈", "👩\u200d💻 ❤️\u200d🔥 🏳️\u200d🌈", id="zwj-emoji"
+        "👩\u200d💻 ❤️\u200d🔥 🏳️\u200d🌈", "👩💻 ❤️🔥 🏳️🌈", id="zwj-emoji"
     ),
-    pytest.param("👨\u200d👩\u200d👧\u200d👦", "👨\u200d👩\u200d👧\u200d👦", id="zwj-family"),
+    # Terminals draw a ZWJ sequence as its parts while Rich measures it as one glyph.
+    pytest.param("👨\u200d👩\u200d👧\u200d👦", "👨👩👧👦", id="zwj-family"),
     pytest.param("😀\u200d\u200d😀", "😀😀", id="zwj-double"),
     pytest.param("\u3164\u3164", "", id="hangul-filler"),
     pytest.param("tag\U000e0041\U000e0042", "tag", id="tag-smuggling"),
@@ -97,7 +98,7 @@ def test_keep_newlines_false_turns_breaks_into_spaces() -> None:
         ("слово  пробелы", 8, "слово…"),
         ("abc", 1, "…"),
         ("abc", 0, ""),
-        ("ок 👩\u200d💻", 5, "ок 👩…"),
+        ("ок 👩\u200d💻", 5, "ок 👩💻"),
     ],
 )
 def test_truncation(text: str, max_chars: int, expected: str) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from config.schema import Config
+from config.loader import demo_config
+from config.schema import Config, TeamConfig
 from triage.errors import StoreError
 from triage.model import Column, Mention, OutboxState, Status
 from triage.runtime import open_config_store
@@ -93,7 +95,8 @@ async def test_reply_through_the_composer_queues_it(
         assert app.selected is not None and app.selected.text == LATE_PACKING
         assert column_texts(app, "negative")[-1] == COMPLAINT
         last_card = column_lines(app, "negative")[13]
-        assert "✓ ответ" in last_card and "⏳ отправка" in last_card
+        # Queued, not yet sending: the undo window is still open.
+        assert "✓ ответ" in last_card and "⏳ в очереди" in last_card
     assert outbox_texts(store, COMPLAINT) == ["Sorry, new one on the way"]
     assert mention_by_text(store, COMPLAINT).status is Status.REPLIED
 
@@ -342,3 +345,74 @@ async def test_notifications_show_tags_literally(config: Config, clock: FakeCloc
         assert app.notes[-1] == ("Тег #[@click=app.quit]x[/] поставлен", "information")
         await pilot.pause()
         assert "Тег #[@click=app.quit]x[/]" in screen_text(app)
+
+
+async def test_template_does_not_run_into_typed_text(config: Config, clock: FakeClock) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("r", *"Курьер уже едет.", "ctrl+t", "b")
+        composer = app.screen
+        assert isinstance(composer, ComposerScreen)
+        # Not «едет.Иван, простите…».
+        assert composer.text == "Курьер уже едет. Иван, простите нас. Кофейня Зерно всё исправит."
+        # The hint fits the 80-column composer on one line.
+        assert "ctrl+t и клавиша — шаблон · ctrl+s — отправить · esc — отмена" in screen_text(app)
+
+
+async def test_reply_notification_says_how_long_undo_has(config: Config, clock: FakeClock) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("r", *"Уже везём", "ctrl+s")
+        assert app.notes[-1] == ("Ответ уйдёт через 5 с · u — отменить", "information")
+        await pilot.press("f", "enter")
+        assert app.notes[-1][0] == "Передано: Доставка. Ответ клиенту уйдёт через 5 с"
+        await pilot.press("f", "2")  # the kitchen has no reply to send
+        assert app.notes[-1][0] == "Передано: Кухня"
+
+
+async def test_picker_choices_stay_on_one_line(config: Config, clock: FakeClock) -> None:
+    contact = "billing@zerno.example, +7 495 000-00-02, с 9 до 18 по будням, кроме праздников"
+    teams = {"billing": TeamConfig("billing", "Оплата и возвраты", contact, "")}
+    app = make_app(replace(config, teams=teams), clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("f")
+        assert isinstance(app.screen, PickerScreen)
+        lines = [line for line in screen_text(app).splitlines() if "Оплата и возвраты" in line]
+        assert len(lines) == 1 and "billing@zerno.example, +7 495 000-00-02" in lines[0]
+        assert "…" in lines[0]
+        assert "цифра или ↑↓ и enter — выбрать" in screen_text(app)
+
+
+async def test_demo_team_template_reads_well_before_a_redirect(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    config = demo_config(f"sqlite:///{tmp_path / 'demo.db'}")
+    seed(config, [item("n1", COMPLAINT, minutes_ago=5)], clock)
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("r", "ctrl+t", "r")
+        composer = app.screen
+        assert isinstance(composer, ComposerScreen)
+        assert composer.text.startswith("Иван, передали ваш вопрос")
+        assert ": ." not in composer.text and "  " not in composer.text
+
+
+async def test_acknowledge_is_not_sent_twice_to_the_same_customer(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("G")  # the last one: after «a» the cursor stays on it
+        assert app.selected is not None and app.selected.text == BROKEN_CUP
+        await pilot.press("a", "a")
+        assert app.selected.text == BROKEN_CUP
+        assert app.notes[-1] == (
+            "Клиенту уже ответили — подтверждение не отправлено",
+            "warning",
+        )
+    assert len(outbox_texts(store, BROKEN_CUP)) == 1

@@ -99,7 +99,9 @@ def test_card_state_line_shows_redirect_tags_and_delivery() -> None:
     m = mention(status=Status.REDIRECTED, team="delivery", tags=("брак",), delivery="queued")
     state = card(m, AgeLevel.ANSWERED, width=80)[3]
     assert "→ Доставка" in state
-    assert "⏳ отправка" in state
+    assert "⏳ в очереди" in state
+    sending = card(replace(m, delivery="sending"), AgeLevel.ANSWERED, width=80)[3]
+    assert "⏳ отправка" in sending
     assert "#брак" in state
     unknown = card(mention(status=Status.REPLIED, delivery="unknown"), width=90)[3]
     assert "✓ ответ" in unknown

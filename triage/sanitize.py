@@ -24,7 +24,6 @@ MAX_COMBINING = 3
 
 ELLIPSIS = "…"
 _REPLACEMENT = "\ufffd"
-_ZWJ = "\u200d"
 
 # Characters that render as blank but are letters, used to fake empty messages or names.
 _HANGUL_FILLERS = "\u115f\u1160\u3164\uffa0"
@@ -60,7 +59,7 @@ def _build_classes() -> tuple[str, str, str, str]:
     astral_marks: list[int] = []
     for code in range(0x10000):
         category = unicodedata.category(chr(code))
-        if (category == "Cf" and code != 0x200D) or (category == "Cc" and code not in (9, 10)):
+        if category == "Cf" or (category == "Cc" and code not in (9, 10)):
             drop.append(code)
         elif category in _REPLACED_CATEGORIES:
             replace.append(code)
@@ -79,15 +78,6 @@ _REPLACED_CATEGORIES = frozenset({"Cn", "Co", "Cs"})
 _MARK_CATEGORIES = frozenset({"Mn", "Me"})
 _DROP_CLASS, _REPLACE_CLASS, _MARK_CLASS, _ASTRAL_MARK_CLASS = _build_classes()
 _MARK = rf"(?:[{_MARK_CLASS}]|(?=[{_ASTRAL}])[{_ASTRAL_MARK_CLASS}])"
-
-# Emoji that may sit on either side of a ZWJ in an emoji ZWJ sequence (👩‍💻, ❤️‍🔥, 🏳️‍🌈).
-# Deliberately broad: the point is to strip ZWJs used to hide things inside words, not to
-# validate emoji.
-_EMOJI = (
-    r"\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u27bf"
-    r"\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff"
-)
-_STRAY_ZWJ = re.compile(rf"(?<![{_EMOJI}\ufe0f])\u200d|\u200d(?![{_EMOJI}])")
 
 _C1_STRING_INTRO = r"\x90\x98\x9d\x9e\x9f"  # 8-bit DCS, SOS, OSC, PM, APC
 _STRING_END = r"(?:\x07|\x9c|\x1b\\)"
@@ -125,8 +115,9 @@ def clean_text(text: str, max_chars: int | None = None, *, keep_newlines: bool =
     """Return `text` with everything that could act on a terminal or deceive the reader removed.
 
     Escape sequences go whole (7- and 8-bit CSI, OSC incl. hyperlinks, DCS/SOS/PM/APC, two-char
-    ESC), then remaining controls, bidi and other format characters (U+200D stays only between
-    emoji), Hangul fillers; unassigned, private-use and surrogate code points become U+FFFD;
+    ESC), then remaining controls, bidi and other format characters (U+200D too: terminals draw a
+    ZWJ emoji sequence as its parts while Rich measures it as one, which breaks the layout),
+    Hangul fillers; unassigned, private-use and surrogate code points become U+FFFD;
     runs of combining marks are capped at MAX_COMBINING. Tabs become a space because their width
     depends on the cursor column, which breaks cell layout. CR, VT, FF, NEL, U+2028/9 become
     newlines; with `keep_newlines=False` every line break becomes a space, otherwise runs of
@@ -176,16 +167,8 @@ def _clean(text: str, keep_newlines: bool) -> str:
     text = _REPLACE.sub(_REPLACEMENT, text)
     if not text.isascii():
         text = _ASTRAL_CHAR.sub(_fix_astral, text)
-    has_zwj = _ZWJ in text
-    if has_zwj:
-        text = _STRAY_ZWJ.sub("", text)
     if _has_mark_run(text):
         text = _MARK_FLOOD.sub(r"\1", text)
-    if has_zwj:
-        # Capping a run can change the character before a kept ZWJ (a VS16 past the cap); check
-        # again. Removing a ZWJ here cannot join two mark runs, since one that survived the first
-        # pass is followed by an emoji, not a mark.
-        text = _STRAY_ZWJ.sub("", text)
     if keep_newlines and text.count("\n") > 2:
         text = _BLANK_RUN.sub("\n\n", text)
     return text
@@ -207,4 +190,4 @@ def _truncate(text: str, max_chars: int | None) -> str:
     if max_chars <= 0:
         return ""
     # A ZWJ left dangling before "…" would be stripped by the next clean, breaking idempotence.
-    return text[: max_chars - 1].rstrip().rstrip(_ZWJ) + ELLIPSIS
+    return text[: max_chars - 1].rstrip() + ELLIPSIS

@@ -107,6 +107,10 @@ class BoardActions(App[None]):
     def _say(self, key: str, **values: object) -> None:
         self.notify(self.strings.get(key, **values), timeout=3)
 
+    def _undo_seconds(self) -> int:
+        """How long a queued reply waits in the outbox, so `u` can still take it back."""
+        return max(0, round(self.board.send_delay.total_seconds()))
+
     def _local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.board.settings.timezone)
 
@@ -156,7 +160,7 @@ class BoardActions(App[None]):
         def send(text: str) -> bool:
             if self._run(lambda: self.board.reply(mention.id, text)) is None:
                 return False
-            self._say("note.replied")
+            self._say("note.replied", seconds=self._undo_seconds())
             self.wake_outbox()
             self.reload(follow_selected=False)
             return True
@@ -183,10 +187,14 @@ class BoardActions(App[None]):
         mention = self._target()
         if mention is None:
             return
+        if mention.answered:
+            # The canned "we're on it" a second time, after a real answer, reads like a bot.
+            self.notify(self.strings.get("note.already_answered"), severity="warning", timeout=3)
+            return
         entry = self._run(lambda: self.board.acknowledge(mention.id))
         if entry is None:
             return
-        self._say("note.acknowledged", text=one_line(entry.text, 80))
+        self._say("note.acknowledged", seconds=self._undo_seconds(), text=one_line(entry.text, 80))
         self.wake_outbox()
         self.reload(follow_selected=False)
 
@@ -231,7 +239,11 @@ class BoardActions(App[None]):
                 return
             if self._run(lambda: self.board.redirect(mention.id, team_key)) is None:
                 return
-            self._say("note.redirected", team=one_line(self.team_titles.get(team_key, ""), 40))
+            team = one_line(self.team_titles.get(team_key, ""), 40)
+            if any(t.key == team_key and t.reply for t in self.board.settings.teams):
+                self._say("note.redirected_reply", team=team, seconds=self._undo_seconds())
+            else:
+                self._say("note.redirected", team=team)
             self.wake_outbox()
             self.reload(follow_selected=False)
 

@@ -230,6 +230,8 @@ class SocialtuiApp(BoardActions, App[None]):
 
     def tick(self) -> None:
         """Once a second: ages, snoozes that ran out, the clock. Only visible lines repaint."""
+        if not self.is_running:
+            return  # shutting down: the widgets may already be gone
         for view in self.views:
             items = self.board.column(view.column)
             if items is not view.items:
@@ -247,6 +249,8 @@ class SocialtuiApp(BoardActions, App[None]):
 
     @on(ItemsArrived)
     def _items_arrived(self, message: ItemsArrived) -> None:
+        if not self.is_running:
+            return  # stored already; the next start loads it
         added = self.board.absorb(message.mentions)
         if not added:
             return
@@ -257,11 +261,15 @@ class SocialtuiApp(BoardActions, App[None]):
 
     @on(FeedStatusChanged)
     def _feed_status(self, message: FeedStatusChanged) -> None:
+        if not self.is_running:
+            return
         self.feed_status[message.feed] = message.status
         self._refresh_chrome()
 
     @on(DeliveryChanged)
     def _delivery_changed(self, message: DeliveryChanged) -> None:
+        if not self.is_running:
+            return
         try:
             self.board.refresh(message.mention_ids)
         except Exception as exc:
@@ -335,7 +343,7 @@ class SocialtuiApp(BoardActions, App[None]):
 
     def action_command_palette(self) -> None:
         # Textual's own palette says "Search for commands…"; the operator reads Russian.
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        if self.use_command_palette and not isinstance(self.screen, CommandPalette):
             placeholder = self.strings.get("palette.placeholder")
             self.push_screen(CommandPalette(placeholder=placeholder, id="--command-palette"))
 

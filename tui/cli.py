@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -33,19 +33,23 @@ def package_version() -> str:
         return "0+unknown"
 
 
+CONFIG_HELP = (
+    "config file (default: $SOCIALTUI_CONFIG, then $XDG_CONFIG_HOME/socialtui/config.toml)"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
+    # --config is taken before or after the command. The command's copy has no default, or
+    # argparse would overwrite `socialtui --config X check`'s X with None.
     config_parent = argparse.ArgumentParser(add_help=False)
     config_parent.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default: $SOCIALTUI_CONFIG, then "
-        "$XDG_CONFIG_HOME/socialtui/config.toml)",
+        "--config", metavar="PATH", default=argparse.SUPPRESS, help=CONFIG_HELP
     )
     parser = argparse.ArgumentParser(
         prog="socialtui",
         description="Watch and answer what customers write on VK, Telegram and X, in one board.",
-        parents=[config_parent],
     )
+    parser.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
     parser.add_argument("--version", action="version", version=f"socialtui {package_version()}")
     parser.add_argument(
         "--demo", action="store_true", help="open the board on the built-in demo feed"
@@ -212,12 +216,32 @@ def _poll(config: Config, timeout: float, as_json: bool) -> int:
                 )
             for mention in ingestor.ingest(feed_config.name, result):
                 if as_json:
-                    print(json.dumps(_mention_json(mention), ensure_ascii=False))
+                    print(json_line(_mention_json(mention)))
                 else:
                     print(f"{mention.column.value:<9} {mention.network:<8} {mention.text!r}")
     finally:
         store.close()
     return EXIT_FAILURE if failures else EXIT_OK
+
+
+def json_line(record: Mapping[str, object]) -> str:
+    """One JSON object on one line: Cyrillic and emoji as they are, but every invisible or
+    control character (a bidi override in a customer's name, a zero-width space) as a \\u escape,
+    so the line reads in a terminal as it parses."""
+    text = json.dumps(record, ensure_ascii=False)
+    if text.isprintable():
+        return text
+    return "".join(
+        character if character.isprintable() else _json_escape(character) for character in text
+    )
+
+
+def _json_escape(character: str) -> str:
+    code = ord(character)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON spells astral code points as a surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def _mention_json(mention: Mention) -> dict[str, object]:
@@ -259,7 +283,7 @@ def _classify(as_json: bool, model: str | None) -> int:
                     "is_question": sentiment.is_question,
                     "column": sentiment.column.value,
                 }
-                print(json.dumps(record, ensure_ascii=False))
+                print(json_line(record))
             else:
                 print(sentiment.label.value)
     return EXIT_OK

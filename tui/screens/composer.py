@@ -19,8 +19,7 @@ from textual.events import Key
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
-from triage.board import Template
-from triage.model import Mention
+from triage.model import Mention, Template
 from triage.sanitize import clean_text, one_line
 from tui.strings import Strings
 from tui.widgets.card import network_badge
@@ -129,7 +128,16 @@ class ComposerScreen(ModalScreen[None]):
         if key not in {template.key for template in self.templates}:
             self.notify(self.strings.get("composer.unknown_template", key=key), severity="warning")
             return
-        self.query_one(TextArea).insert(self.render_template(key))
+        text_area = self.query_one(TextArea)
+        row, column = text_area.cursor_location
+        line = text_area.document.get_line(row)
+        text = self.render_template(key)
+        # Typed text and a template must not run together: «минут.Ольга, простите…».
+        if line[:column] and not line[column - 1].isspace():
+            text = " " + text
+        if line[column:] and not line[column].isspace():
+            text += " "
+        text_area.insert(text)
         self.leave_template_mode()
 
     def action_send(self) -> None:

@@ -23,16 +23,31 @@ COMPOSER_KEYS: Sequence[tuple[str, str]] = (
 )
 
 
+# How the other keys of a binding look on a keyboard; "up" next to "↑/k" says nothing new.
+KEY_NAMES: dict[str, str] = {
+    "up": "↑",
+    "down": "↓",
+    "left": "←",
+    "right": "→",
+    "home": "Home",
+    "end": "End",
+    "pagedown": "PgDn",
+    "pageup": "PgUp",
+}
+
+
 def help_content(strings: Strings, keys: Sequence[Key] = BOARD_KEYS) -> Content:
     width = max(len(describe_key(key)) for key in keys) + 3
     parts: list[str | tuple[str, str]] = [(strings.get("help.board") + "\n", "bold $accent")]
     for key in keys:
         shown = describe_key(key)
-        others = [k for k in key.keys.split(",")[1:] if k not in shown]
+        names = (KEY_NAMES.get(k, k) for k in key.keys.split(",")[1:])
+        others = [name for name in names if name not in shown]
         parts += [(shown.ljust(width), "bold"), strings.get(key.string)]
         if others:
             parts.append((f"  ({', '.join(others)})", "$text-muted"))
         parts.append("\n")
+    parts += [("ctrl+p".ljust(width), "bold"), strings.get("help.key.palette"), "\n"]
     parts += ["\n", (strings.get("help.composer") + "\n", "bold $accent")]
     for key_name, string in COMPOSER_KEYS:
         parts += [(key_name.ljust(width), "bold"), strings.get(string), "\n"]
@@ -53,6 +68,8 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
             box.border_title = self.strings.get("help.title")
+            # In the frame, not only at the end: at 24 rows the end is below the fold.
+            box.border_subtitle = self.strings.get("help.close")
             yield Static(help_content(self.strings), id="help-body")
 
     def action_close(self) -> None:

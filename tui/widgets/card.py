@@ -89,7 +89,10 @@ def delivery_label(delivery: str | None, strings: Strings) -> tuple[str, bool] |
     """The card's delivery note and whether it is a warning; None when nothing to say."""
     if delivery is None or delivery in ("sent", "cancelled"):
         return None
-    if delivery in ("queued", "sending"):
+    if delivery == "queued":
+        # Waiting out the undo window: `u` can still take it back.
+        return strings.get("card.queued"), False
+    if delivery == "sending":
         return strings.get("card.sending"), False
     if delivery == "unknown":
         return strings.get("card.unknown"), True
@@ -179,20 +182,7 @@ def render_card(
         gutter = (" ", line_style)
     inner = max(1, width - 2)
 
-    author = mention.author
-    header: list[Part] = [
-        (network_badge(mention.network), line_style + styles.badge),
-        (" " + kind_label(mention.kind, strings), line_style + styles.meta),
-        (" " + one_line(author.name, 60), line_style + styles.author),
-    ]
-    if author.handle:
-        header.append((" @" + one_line(author.handle, 40).lstrip("@"), line_style + styles.meta))
-    if author.followers is not None:
-        header.append(
-            (" · " + format_followers(author.followers, strings), line_style + styles.meta)
-        )
-    if author.city:
-        header.append((" · " + one_line(author.city, 40), line_style + styles.meta))
+    header = _header(mention, inner, line_style, styles, strings)
 
     text_lines = wrap_cells(one_line(mention.text, 2000), inner, TEXT_LINES)
 
@@ -217,6 +207,33 @@ def render_card(
         _line(gutter, footer, width, line_style),
     ]
     return [*body, Strip.blank(width, styles.base)]
+
+
+def _header(
+    mention: Mention, room: int, line_style: Style, styles: CardStyles, strings: Strings
+) -> list[Part]:
+    """Network, kind and name always; then @handle, followers and city as they fit. A detail
+    that does not fit is left out whole: «· 312 · Моск…» or «@bigcityf…» helps nobody."""
+    author = mention.author
+    meta = line_style + styles.meta
+    header: list[Part] = [
+        (network_badge(mention.network), line_style + styles.badge),
+        (" " + kind_label(mention.kind, strings), meta),
+        (" " + one_line(author.name, 60), line_style + styles.author),
+    ]
+    # (position on the line, part), listed in the order they are given up: city first, then
+    # the handle; the follower count goes last, since it says how far an answer carries.
+    optional: list[tuple[int, Part]] = []
+    if author.city:
+        optional.append((2, (" · " + one_line(author.city, 40), meta)))
+    if author.handle:
+        optional.append((0, (" @" + one_line(author.handle, 40).lstrip("@"), meta)))
+    if author.followers is not None:
+        optional.append((1, (" · " + format_followers(author.followers, strings), meta)))
+    used = sum(cell_len(text) for text, _ in header)
+    while optional and used + sum(cell_len(part[0]) for _, part in optional) > room:
+        optional.pop(0)
+    return header + [part for _, part in sorted(optional, key=lambda entry: entry[0])]
 
 
 def _line(gutter: Part, parts: Sequence[Part], width: int, fill: Style) -> Strip:

@@ -13,15 +13,34 @@ from triage.model import COLUMN_ORDER, Column
 from tui.strings import Strings
 
 
-def tabs_line(current: Column, counts: dict[Column, int], strings: Strings) -> Content:
+def tabs_line(
+    current: Column, counts: dict[Column, int], strings: Strings, width: int | None = None
+) -> Content:
+    """The switcher; on a phone-narrow terminal it drops the h/l hint, then shortens the
+    titles («Нег. 10»), so the fourth column and its count never fall off the edge."""
+    line = Content("")
+    for short, hint in ((False, True), (False, False), (True, False)):
+        line = _tabs(current, counts, strings, short=short, hint=hint)
+        if width is None or line.cell_length <= width:
+            break
+    return line
+
+
+def _tabs(
+    current: Column, counts: dict[Column, int], strings: Strings, *, short: bool, hint: bool
+) -> Content:
     parts: list[str | tuple[str, str]] = [" "]
     for column in COLUMN_ORDER:
-        label = f"{column.title(strings.language)} {counts.get(column, 0)}"
+        title = strings.get(f"tab.{column.value}") if short else column.title(strings.language)
+        label = f"{title} {counts.get(column, 0)}"
         if column is current:
             parts += [(f"[{label}]", "bold reverse $accent"), " "]
+        elif short:
+            parts += [(label, "$text-muted"), " "]
         else:
             parts += [(f" {label} ", "$text-muted"), " "]
-    parts.append(("  ←h l→", "$text-muted"))
+    if hint:
+        parts.append(("  ←h l→", "$text-muted"))
     return Content.assemble(*parts)
 
 
@@ -41,4 +60,4 @@ class ColumnTabs(Widget):
             self.refresh()
 
     def render(self) -> Content:
-        return tabs_line(self.current, self.counts, self.strings)
+        return tabs_line(self.current, self.counts, self.strings, self.size.width)

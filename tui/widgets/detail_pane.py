@@ -1,9 +1,14 @@
 """Everything about the selected mention: full text, what it answers, the author, its state,
-the model's scores, and what this author wrote before. Plain Content only: no markup."""
+the model's scores, and what else this author wrote. Plain Content only: no markup.
+
+Three blocks, so that the post being answered is quoted with a bar down its whole height
+however it wraps (a "│ " typed into the text marks only its first line)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -18,6 +23,28 @@ from tui.strings import Strings
 from tui.widgets.card import format_followers, kind_label, network_badge, state_labels
 
 Parts = list[str | Content | tuple[str, str]]
+
+# The customer's text in full can be a pasted 100 KB log; nobody reads past this in a pane.
+MAX_DETAIL_CHARS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class DetailContent:
+    head: Content  # who, and the full text
+    context: Content | None  # the post or message this one answers
+    body: Content  # link, author, state, sentiment, the author's other messages
+
+    @property
+    def plain(self) -> str:
+        blocks = [self.head, *([self.context] if self.context is not None else []), self.body]
+        return "\n".join(block.plain for block in blocks)
+
+    def is_same(self, other: DetailContent) -> bool:
+        if self.context is None or other.context is None:
+            same_context = self.context is other.context
+        else:
+            same_context = self.context.is_same(other.context)
+        return same_context and self.head.is_same(other.head) and self.body.is_same(other.body)
 
 
 def _field(label: str, value: str | Content, style: str = "") -> Parts:
@@ -34,10 +61,10 @@ def detail_content(
     strings: Strings,
     team_titles: Mapping[str, str],
     history: Sequence[Mention],
-) -> Content:
+) -> DetailContent:
     tz = board.settings.timezone
     author = mention.author
-    parts: Parts = [
+    head: Parts = [
         (network_badge(mention.network), "bold reverse"),
         " ",
         (kind_label(mention.kind, strings), "$text-muted"),
@@ -45,14 +72,17 @@ def detail_content(
         (one_line(author.name, 80), "bold"),
     ]
     if author.handle:
-        parts.append((" @" + one_line(author.handle, 60).lstrip("@"), "$text-muted"))
-    parts += ["\n\n", clean_text(mention.text, keep_newlines=True), "\n\n"]
+        head.append((" @" + one_line(author.handle, 60).lstrip("@"), "$text-muted"))
+    head += ["\n\n", clean_text(mention.text, MAX_DETAIL_CHARS, keep_newlines=True)]
+
+    context = None
     if mention.context:
-        parts += [
-            (strings.get("detail.context") + ":\n", "$text-muted"),
-            ("│ " + clean_text(mention.context, max_chars=2000, keep_newlines=False), "italic"),
-            "\n\n",
-        ]
+        context = Content.assemble(
+            (strings.get("detail.context") + ":\n", "$text-muted not italic"),
+            clean_text(mention.context, max_chars=2000, keep_newlines=False),
+        )
+
+    parts: Parts = []
     if mention.url:
         parts += [(one_line(mention.url, 300), "underline"), "\n\n"]
 
@@ -84,8 +114,9 @@ def detail_content(
         parts += _field(strings.get("detail.snoozed"), until)
 
     sentiment = mention.sentiment
+    decimal = "," if strings.language == "ru" else "."
     scores = " ".join(
-        f"{_label_name(label, strings)} {score:.2f}"
+        f"{_label_name(label, strings)} {score:.2f}".replace(".", decimal)
         for label, score in sorted(sentiment.scores.items(), key=lambda item: -item[1])
     )
     verdict = strings.get(f"label.{sentiment.label.value}")
@@ -95,11 +126,31 @@ def detail_content(
         strings.get("detail.sentiment"), f"{verdict}  ({scores})" if scores else verdict
     )
 
-    parts += ["\n", (strings.get("detail.history") + ":\n", "bold")]
-    earlier = [m for m in history if m.id != mention.id]
-    if not earlier:
-        parts.append((strings.get("detail.no_history"), "$text-muted"))
-    for old in earlier:
+    # The history is everything else this author wrote: what came before this message is
+    # "earlier", what came after (a follow-up, often angrier) is listed on its own.
+    others = [m for m in history if m.id != mention.id]
+    before = _arrival(mention)
+    # Earlier ones nearest first, as the store lists them; later ones in the order they came.
+    earlier = [m for m in others if _arrival(m) < before]
+    later = sorted((m for m in others if _arrival(m) > before), key=_arrival)
+    if earlier or not later:
+        parts += ["\n", (strings.get("detail.history") + ":\n", "bold")]
+        if not earlier:
+            parts += [(strings.get("detail.no_history"), "$text-muted"), "\n"]
+        parts += _history_lines(earlier, tz, strings)
+    if later:
+        parts += ["\n", (strings.get("detail.later") + ":\n", "bold")]
+        parts += _history_lines(later, tz, strings)
+    return DetailContent(Content.assemble(*head), context, Content.assemble(*parts).rstrip())
+
+
+def _arrival(mention: Mention) -> tuple[datetime, int]:
+    return (mention.created_at, mention.id)
+
+
+def _history_lines(mentions: Sequence[Mention], tz: tzinfo, strings: Strings) -> Parts:
+    parts: Parts = []
+    for old in mentions:
         when = old.created_at.astimezone(tz).strftime("%d.%m %H:%M")
         parts += [
             (f"{when} ", "$text-muted"),
@@ -107,7 +158,7 @@ def detail_content(
             one_line(old.text, 300),
             "\n",
         ]
-    return Content.assemble(*parts)
+    return parts
 
 
 def _label_name(label: str, strings: Strings) -> str:
@@ -124,23 +175,36 @@ class DetailPane(VerticalScroll, can_focus=False):
         self.strings = strings
         self.border_title = strings.get("detail.title")
         self.shown_id: int | None = None
+        self.shown: DetailContent | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Content(self.strings.get("detail.nothing")), id="detail-body")
+        yield Static(Content(self.strings.get("detail.nothing")), id="detail-head")
+        yield Static(Content(""), id="detail-context")
+        yield Static(Content(""), id="detail-body")
 
-    def show(self, content: Content | None, mention_id: int | None) -> None:
-        body = self.query_one("#detail-body", Static)
-        if content is None:
-            content = Content(self.strings.get("detail.nothing"))
+    def show(self, content: DetailContent | None, mention_id: int | None) -> None:
         if mention_id != self.shown_id:
             self.scroll_home(animate=False)
-        elif isinstance(body.content, Content) and body.content.is_same(content):
+        elif content is not None and self.shown is not None and self.shown.is_same(content):
             return  # the once-a-second tick usually changes nothing here
         self.shown_id = mention_id
-        body.update(content)
+        self.shown = content
+        head = self.query_one("#detail-head", Static)
+        context = self.query_one("#detail-context", Static)
+        body = self.query_one("#detail-body", Static)
+        if content is None:
+            head.update(Content(self.strings.get("detail.nothing")))
+            context.display = False
+            body.update(Content(""))
+            return
+        head.update(content.head)
+        context.display = content.context is not None
+        context.update(content.context or Content(""))
+        body.update(content.body)
 
     @property
     def text(self) -> str:
         """What the pane shows, as plain text (tests read this)."""
-        content = self.query_one("#detail-body", Static).content
-        return content.plain if isinstance(content, Content) else str(content)
+        if self.shown is None:
+            return self.strings.get("detail.nothing")
+        return self.shown.plain
