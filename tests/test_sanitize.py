@@ -47,9 +47,7 @@ HOSTILE = [
     pytest.param("па\u200bро\u2060ль\ufeff", "пароль", id="zero-width"),
     pytest.param("с\u200dкрыто", "скрыто", id="zwj-in-word"),
     pytest.param("\u200d😀", "😀", id="zwj-leading"),
-    pytest.param(
-        "👩\u200d💻 ❤️\u200d🔥 🏳️\u200d🌈", "👩💻 ❤️🔥 🏳️🌈", id="zwj-emoji"
-    ),
+    pytest.param("👩\u200d💻 ❤️\u200d🔥 🏳️\u200d🌈", "👩💻 ❤️🔥 🏳️🌈", id="zwj-emoji"),
     # Terminals draw a ZWJ sequence as its parts while Rich measures it as one glyph.
     pytest.param("👨\u200d👩\u200d👧\u200d👦", "👨👩👧👦", id="zwj-family"),
     pytest.param("😀\u200d\u200d😀", "😀😀", id="zwj-double"),
