@@ -48,18 +48,28 @@ path = "inbox.jsonl"
 # and keep this file private (chmod 600).
 # [[feeds]]
 # type = "vk"
-# token_env = "VK_TOKEN"
+# token_env = "VK_TOKEN"              # community token: messages, wall, manage
 # group_id = 123456789
+# search = ["Зерно кофейня"]          # optional: mentions elsewhere in VK ...
+# service_token_env = "VK_SERVICE"    # ... need a service token (also shows commented posts)
 
-# Telegram bot: the chats and groups your bot is in.
+# Telegram bot: DMs to the bot, and comments under your channel's posts (add the bot to the
+# channel's discussion group with privacy mode off, or as an admin).
 # [[feeds]]
 # type = "telegram"
 # token_env = "TELEGRAM_TOKEN"
+# channel = "@zerno_coffee"
 
-# X (Twitter) mentions of your account.
+# X (Twitter) mentions of your account. Reading needs a bearer token; replying needs the four
+# user-context keys of the shop's account.
 # [[feeds]]
 # type = "x"
 # bearer_token_env = "X_BEARER_TOKEN"
+# consumer_key_env = "X_CONSUMER_KEY"
+# consumer_secret_env = "X_CONSUMER_SECRET"
+# access_token_env = "X_ACCESS_TOKEN"
+# access_token_secret_env = "X_ACCESS_TOKEN_SECRET"
+# poll_interval = 60                  # seconds; X bills every read
 
 # --- teams: where a question can be redirected (press f) -------------------------------------
 # `reply` is posted to the customer when you redirect. Placeholders: {name} the customer,
