@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
@@ -25,6 +26,10 @@ TOP_LEVEL_KEYS = (
 )
 # {contact} is the redirect team's contact line; triage.board fills it alongside the other three.
 PLACEHOLDERS = ("name", "shop", "team", "contact")
+# C0 and C1 controls and DEL, but tab and newline (multi-line templates): TOML's \u001b puts an
+# ESC in a shop name, a feed name or a template, and `socialtui check` prints feed names as they
+# are, so a control character is a config error, not something to carry to a terminal.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def did_you_mean(word: str, choices: Collection[str]) -> str:
@@ -137,7 +142,18 @@ class Reader:
             )
         if not value.strip():
             raise self.error(here, "must not be empty.")
+        self.check_controls(value, here)
         return value
+
+    def check_controls(self, value: str, path: KeyPath) -> None:
+        control = _CONTROL.search(value)
+        if control is not None:
+            raise self.error(
+                path,
+                f"contains the control character U+{ord(control.group()):04X}, "
+                "which a terminal would act on.",
+                "Remove it: write the text as it should read.",
+            )
 
     def optional_text(self, table: Mapping[str, Any], key: str, path: KeyPath) -> str:
         """A string that may be empty or missing (contact details, team replies)."""

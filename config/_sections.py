@@ -159,7 +159,7 @@ def read_sentiment(reader: Reader, table: dict[str, Any]) -> SentimentConfig:
         raise reader.error(
             (*path, "negative_threshold"),
             f"{threshold:g} is outside 0..1.",
-            "It is a probability; lower catches more complaints, e.g. 0.35.",
+            "It is a probability; lower catches more complaints, e.g. 0.2.",
         )
     return SentimentConfig(model=model, negative_threshold=threshold)
 
@@ -244,6 +244,7 @@ def read_tags(reader: Reader, raw: object) -> tuple[str, ...]:
         tag = value.strip()
         if not tag:
             raise reader.error(path, f"tag {position} is empty.")
+        reader.check_controls(tag, path)
         folded = tag.casefold()
         if folded in seen:
             occurrence = 2 if seen[folded] == value else 1

@@ -41,4 +41,18 @@ class ConfigError(SocialtuiError):
         if self.hint:
             separator = " " if text.endswith((".", "!", "?")) else "; "
             text = f"{text}{separator}{self.hint}"
+        return _visible(text)
+
+
+def _visible(text: str) -> str:
+    """One line with every invisible character spelled out (\\u001b, \\n): the message quotes
+    keys and values from the file, and an operator can only fix what they can see. Also keeps an
+    ESC in a quoted value from acting on the terminal the error is printed to."""
+    if text.isprintable():
         return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"

@@ -1,10 +1,10 @@
 """A feed that follows a JSONL file another tool appends to, like `tail -F`.
 
 One JSON object per line: {"id", "text"} required; optional "network", "kind" (dm, comment,
-mention), "author" {id, name, handle, followers, city}, "created_at" (ISO 8601, naive = UTC),
-"url", "context". The cursor is the byte offset after the last complete line consumed, so a
-restart neither repeats nor loses a line. Replies are "sent" by appending to a replies file
-(`<path>.replies.jsonl` unless configured), once per reply key.
+mention), "author" {id, name, handle, followers, city}, "created_at" (ISO 8601, naive = UTC,
+years 2000..2099), "url", "context". The cursor is the byte offset after the last complete
+line consumed, so a restart neither repeats nor loses a line. Replies are "sent" by appending
+to a replies file (`<path>.replies.jsonl` unless configured), once per reply key.
 
 Bad lines are counted and skipped, never raised: the file is written by someone else.
 """
@@ -40,6 +40,12 @@ __all__ = ["MAX_LINE_BYTES", "JsonlFeed", "RecordError", "parse_record"]
 # Longer lines are skipped as malformed without ever being held in memory whole.
 MAX_LINE_BYTES = 8 * 1024 * 1024
 MAX_ID_CHARS = 256
+# The store keeps counts as SQLite INTEGERs (signed 64-bit).
+MAX_FOLLOWERS = 2**63 - 1
+# created_at outside this range is garbage, and the board could not show it in every time zone
+# (year 9999 in UTC is year 10000 in Moscow).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 DEFAULT_NETWORK = "jsonl"
 # Bytes read per poll: bounds the work (and the batch) of one fetch on a huge backlog.
 _READ_BUDGET = 4 * 1024 * 1024
@@ -158,9 +164,11 @@ def _author(value: object) -> Author:
         handle = handle.lstrip("@") or None
     followers = value.get("followers")
     if followers is not None and (
-        not isinstance(followers, int) or isinstance(followers, bool) or followers < 0
+        not isinstance(followers, int)
+        or isinstance(followers, bool)
+        or not 0 <= followers <= MAX_FOLLOWERS
     ):
-        raise RecordError("author.followers must be a non-negative integer")
+        raise RecordError("author.followers must be a non-negative 64-bit integer")
     fallback = author_id or handle or name or "unknown"
     return Author(
         id=fallback,
@@ -178,11 +186,12 @@ def _timestamp(value: object, now: datetime) -> datetime:
         raise RecordError("created_at must be an ISO 8601 string")
     try:
         parsed = datetime.fromisoformat(value.strip())
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         raise RecordError(f"bad created_at {value[:40]!r}") from None
+    if not EARLIEST <= parsed < LATEST:
+        raise RecordError(f"created_at {value[:40]!r} is out of range (2000..2099)")
+    return parsed
 
 
 class JsonlFeed:

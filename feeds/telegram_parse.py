@@ -60,6 +60,10 @@ _MEDIA_LABELS = (
 )
 _USERNAME = re.compile(r"[A-Za-z0-9_]{4,32}")
 _CHANNEL_LINK = re.compile(r"^(?:https?://)?(?:t\.me|telegram\.me)/", re.IGNORECASE)
+# Telegram was founded in 2013; a date outside this range is garbage, and the board could not
+# show it in every time zone (year 9999 in UTC is year 10000 in Moscow).
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class UpdateError(ValueError):
@@ -181,7 +185,7 @@ def parse_update(
     if chat_type == "private":
         kind = Kind.DM
         root: RootPost | None = None
-    elif chat_type in _GROUPS:
+    elif isinstance(chat_type, str) and chat_type in _GROUPS:
         classified = _classify_group_message(message, chat_id, bot=bot, scope=scope, roots=roots)
         if classified is None:
             return None
@@ -322,6 +326,8 @@ def _from_the_shop(
     if not isinstance(sender_chat, dict):
         return False
     sender_id = sender_chat.get("id")
+    if not _is_int(sender_id):
+        return False  # not a chat we could compare (a list would not even hash)
     if sender_id == chat_id or sender_id in roots.channel_ids:
         return True
     if isinstance(scope.channel, int):
@@ -391,7 +397,11 @@ def _author(message: Mapping[str, Any], chat: Mapping[str, Any]) -> Author:
 
 
 def _make_author(author_id: object, first: object, last: object, username: object) -> Author:
-    handle = username.lstrip("@") if isinstance(username, str) and username.strip("@ ") else None
+    handle = (
+        _valid_unicode(username.lstrip("@"))
+        if isinstance(username, str) and username.strip("@ ")
+        else None
+    )
     parts = [part.strip() for part in (first, last) if isinstance(part, str) and part.strip()]
     name = " ".join(parts) or (f"@{handle}" if handle else str(author_id))
     return Author(id=str(author_id), name=_valid_unicode(name), handle=handle)
@@ -399,7 +409,12 @@ def _make_author(author_id: object, first: object, last: object, username: objec
 
 def _url(chat: Mapping[str, Any], message_id: int, root: RootPost | None) -> str | None:
     # A comment link opens the post with its comments, which is what the operator wants.
-    if root is not None and root.channel_username and root.post_id is not None:
+    if (
+        root is not None
+        and root.channel_username
+        and _USERNAME.fullmatch(root.channel_username)
+        and root.post_id is not None
+    ):
         return f"https://t.me/{root.channel_username}/{root.post_id}?comment={message_id}"
     username = chat.get("username")
     # A private chat's username is the customer's: messages there have no public link.
@@ -418,9 +433,12 @@ def _reply_context(message: Mapping[str, Any]) -> str | None:
 
 def _timestamp(value: int) -> datetime:
     try:
-        return datetime.fromtimestamp(value, UTC)
+        moment = datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
-        raise UpdateError(f"date {value} is out of range") from None
+        moment = None
+    if moment is None or not _EARLIEST <= moment < _LATEST:
+        raise UpdateError(f"date {value} is out of range")
+    return moment
 
 
 def _object(parent: Mapping[str, Any], key: str, *, required: bool = False) -> dict[str, Any]:

@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import queue
+import random
 import re
 import threading
 import time
@@ -313,8 +314,9 @@ class _Stopped(Exception):
 
 
 class _Backoff:
-    def __init__(self, pacing: Pacing) -> None:
+    def __init__(self, pacing: Pacing, rng: random.Random) -> None:
         self._pacing = pacing
+        self._rng = rng
         self._failures = 0
 
     def reset(self) -> None:
@@ -329,7 +331,8 @@ class _Backoff:
             base = {6: pacing.too_many_rps, 9: pacing.flood}.get(error.code or 0, pacing.rate_limit)
         delay = min(max(base, pacing.retry_limit), base * 2.0 ** min(self._failures, 16))
         self._failures += 1
-        return delay
+        # ±20 %, so that boards that lost VK together do not all come back in the same second.
+        return delay * self._rng.uniform(0.8, 1.2)
 
 
 def _parse_cursor(cursor: str | None) -> tuple[str | None, int | None]:
@@ -378,6 +381,7 @@ class VkFeed:
         search_interval: float = DEFAULT_SEARCH_INTERVAL,
         pacing: Pacing | None = None,
         now: Callable[[], datetime] = _utc_now,
+        rng: random.Random | None = None,
     ) -> None:
         if not token:
             raise FeedError(f"feed {name!r}: vk needs a community token", retryable=False)
@@ -391,6 +395,7 @@ class VkFeed:
         self.search_interval = max(float(search_interval), 1.0)
         self._pacing = pacing or Pacing()
         self._now = now
+        self._rng = rng or random.Random()
         self._secrets = tuple(s for s in (token, service_token) if s)
         # One session and client per thread that calls VK, so a slow call on one never holds
         # the others behind vk_api's lock.
@@ -426,7 +431,7 @@ class VkFeed:
         self._search_note = (
             "search off: it needs service_token_env" if self.search and not service_token else ""
         )
-        self._search_backoff = _Backoff(self._pacing)
+        self._search_backoff = _Backoff(self._pacing, self._rng)
         self._authors: _Lru[int, Author] = _Lru(AUTHOR_CACHE_SIZE)
         self._posts: _Lru[tuple[int, int], str | None] = _Lru(POST_CACHE_SIZE)
         self._seen: _Lru[str, None] = _Lru(SEEN_CACHE_SIZE)
@@ -568,7 +573,7 @@ class VkFeed:
         return FeedStatus(FeedState.ERROR, f"{error.detail}; retrying in {seconds} s", retry_at)
 
     def _start_error(self, error: VkCallError) -> FeedError:
-        delay = _Backoff(self._pacing).delay(error)
+        delay = _Backoff(self._pacing, self._rng).delay(error)
         status = self._failure_status(error, delay)
         if error.problem is Problem.MALFORMED:
             self._count_skipped()
@@ -593,7 +598,7 @@ class VkFeed:
         self._started = False
 
     def _run(self, stop: threading.Event) -> None:
-        backoff = _Backoff(self._pacing)
+        backoff = _Backoff(self._pacing, self._rng)
         while not stop.is_set():
             try:
                 if self._search_enabled and time.monotonic() >= self._next_search:
@@ -950,7 +955,7 @@ class VkFeed:
         try:
             return _call(self._reply_api, method, values, self._secrets)
         except VkCallError as exc:
-            delay = _Backoff(self._pacing).delay(exc)
+            delay = _Backoff(self._pacing, self._rng).delay(exc)
             status = self._failure_status(exc, delay)
             if exc.problem is Problem.AUTH:
                 self._set_status(status)

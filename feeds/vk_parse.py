@@ -65,6 +65,12 @@ COMMENT_EVENTS: Mapping[str, tuple[str, str, str]] = {
 # Peer ids from here up are group chats, not one person (VK's documented offset).
 CHAT_PEER_BASE = 2_000_000_000
 CONTEXT_MAX_CHARS = 1000
+# The store keeps counts as SQLite INTEGERs (signed 64-bit); a larger "count" is garbage.
+_MAX_COUNT = 2**63 - 1
+# A date outside this range is garbage (VK began in 2006), and the board could not show it in
+# every time zone: such a message gets the time it was fetched, like one without a date.
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # "[id123|Анна], спасибо" is how VK spells a reply to someone; the operator wants "Анна, спасибо".
 _MENTION_MARKUP = re.compile(r"\[(?:id|club|public|event)\d+\|([^\]\[|]*)\]")
@@ -370,7 +376,7 @@ def _optional_int(record: Mapping[str, Any], key: str) -> int | None:
 
 
 def _count(value: object) -> int | None:
-    return value if _is_int(value) and value >= 0 else None
+    return value if _is_int(value) and 0 <= value <= _MAX_COUNT else None
 
 
 def _date(record: Mapping[str, Any], now: datetime) -> datetime:
@@ -378,9 +384,10 @@ def _date(record: Mapping[str, Any], now: datetime) -> datetime:
     if not _is_int(value):
         return now
     try:
-        return datetime.fromtimestamp(value, UTC)
+        moment = datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         return now
+    return moment if _EARLIEST <= moment < _LATEST else now
 
 
 def _clean(value: str) -> str:

@@ -50,6 +50,12 @@ _HANDLE = re.compile(r"[A-Za-z0-9_]{1,50}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Free-text profile fields are short on X; anything longer is not worth a card's space.
 _MAX_FIELD = 200
+# The store keeps counts as SQLite INTEGERs (signed 64-bit); a larger "count" is garbage.
+_MAX_COUNT = 2**63 - 1
+# Dates outside this range are garbage, and the board cannot show them in every time zone
+# (year 9999 in UTC is year 10000 in Moscow): such a tweet gets the time it was fetched.
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class PayloadError(ValueError):
@@ -184,7 +190,8 @@ def conversation_of(tweet: Mapping[str, Any]) -> str | None:
 
 def build_author(author_id: object, user: Mapping[str, Any] | None) -> Author:
     """An Author from an includes.users record; a bare id when X left the user out."""
-    uid = author_id if isinstance(author_id, str) and author_id else "unknown"
+    # Lone surrogates cannot be stored as UTF-8: the store would refuse the whole batch.
+    uid = _valid_unicode(author_id) if isinstance(author_id, str) and author_id else "unknown"
     if user is None:
         return Author(id=uid, name=uid)
     username = user.get("username")
@@ -192,7 +199,11 @@ def build_author(author_id: object, user: Mapping[str, Any] | None) -> Author:
     name = _optional_text(user.get("name")) or handle or uid
     metrics = user.get("public_metrics")
     followers = metrics.get("followers_count") if isinstance(metrics, dict) else None
-    if not isinstance(followers, int) or isinstance(followers, bool) or followers < 0:
+    if (
+        not isinstance(followers, int)
+        or isinstance(followers, bool)
+        or not 0 <= followers <= _MAX_COUNT
+    ):
         followers = None
     return Author(
         id=uid,
@@ -252,9 +263,11 @@ def _timestamp(value: object, now: datetime) -> datetime:
         return now
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        # astimezone overflows for the first and last hours of years 1 and 9999.
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return now  # a bad date is no reason to lose a customer's message
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parsed if _EARLIEST <= parsed < _LATEST else now
 
 
 def _optional_text(value: object) -> str | None:

@@ -65,3 +65,35 @@ def test_statements_and_exclamations_are_not_questions(text: str) -> None:
 
 def test_a_question_anywhere_in_a_message_counts() -> None:
     assert is_question("Спасибо за быструю доставку! Подскажите, а бонусы когда начислятся")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Сколько можно ждать курьера?!",
+        "Вы издеваетесь?",
+        "Это вообще нормально, что курьер опоздал на час?",
+        "А можно хоть раз без опозданий?",
+        "Серьёзно?",
+        "Нельзя не отметить мастера Анну",
+    ],
+)
+def test_rhetorical_questions_ask_nothing(text: str) -> None:
+    assert not is_question(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Почему опять не работает приложение?",
+        "За что списали 300 рублей?",
+        "Вы работаете сегодня?",
+        "Что за акция у вас сейчас?",
+        "Хай) до скольки работает кухня",
+        "Интересуют условия по банкету",
+        "Я у входа, вы где",
+        "Спасибо, всё вкусно! А доставка в Химки есть?",
+    ],
+)
+def test_questions_customers_write(text: str) -> None:
+    assert is_question(text)

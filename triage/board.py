@@ -441,7 +441,8 @@ class Board:
             at=self.clock(),
             payload={"undid": action.id, "kind": action.kind.value},
         )
-        self.store.undo(stored, restored, undo_action)
+        if not self.store.undo(stored, restored, undo_action):
+            return UndoResult(None, self._say("already_sent"))
         self._replace(restored)
         return UndoResult(
             restored,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from feeds.base import Feed, FeedError
 from triage.model import Mention, OutboxEntry
@@ -35,6 +36,12 @@ class OutboxSender:
         self.store = store
         self.feeds = feeds
         self.clock = clock or (lambda: datetime.now(UTC))
+        # Outcomes the network gave but the store could not save yet (disk full, locked):
+        # entry id -> finish_reply arguments. Saved before anything else is sent,
+        # so a reply that went out is recorded `sent` once the store takes writes again,
+        # instead of sitting in `sending` until a restart turns it `unknown`.
+        self._unrecorded: dict[int, dict[str, Any]] = {}
+        self._touched: list[int] = []  # mentions whose delivery changed, not yet returned
 
     def recover(self) -> list[int]:
         """Mark replies interrupted by a crash as `unknown`; returns their mention ids."""
@@ -42,14 +49,16 @@ class OutboxSender:
 
     def send_pending(self, limit: int = 20) -> list[int]:
         """Send due replies; returns the ids of mentions whose delivery state changed."""
-        changed: list[int] = []
+        self._save_outcomes()
         for _ in range(limit):
             claimed = self.store.claim_reply(self.clock())
             if claimed is None:
                 break
             entry, mention = claimed
-            changed.append(mention.id)
+            self._touched.append(mention.id)
             self._send(entry, self.feeds.get(mention.feed), mention)
+        # Kept across a store error, so the UI still hears of every change once one succeeds.
+        changed, self._touched = list(dict.fromkeys(self._touched)), []
         return changed
 
     def _send(self, entry: OutboxEntry, feed: Feed | None, mention: Mention) -> None:
@@ -68,8 +77,8 @@ class OutboxSender:
         if result.refused:
             self._fail(entry, result.refused, retry=False)
             return
-        self.store.finish_reply(
-            entry.id,
+        self._finish(
+            entry,
             sent_at=self.clock(),
             native_reply_id=result.native_reply_id,
             error=None,
@@ -80,6 +89,14 @@ class OutboxSender:
         retry_at = None
         if retry and entry.attempts < MAX_ATTEMPTS:
             retry_at = self.clock() + retry_delay(entry.attempts)
-        self.store.finish_reply(
-            entry.id, sent_at=None, native_reply_id=None, error=error, retry_at=retry_at
-        )
+        self._finish(entry, sent_at=None, native_reply_id=None, error=error, retry_at=retry_at)
+
+    def _finish(self, entry: OutboxEntry, **outcome: Any) -> None:
+        self._unrecorded[entry.id] = outcome
+        self._save_outcomes()
+
+    def _save_outcomes(self) -> None:
+        """Save the outcomes still held; raises (keeping the rest) if the store still fails."""
+        for entry_id, outcome in list(self._unrecorded.items()):
+            self.store.finish_reply(entry_id, **outcome)
+            del self._unrecorded[entry_id]

@@ -17,15 +17,29 @@ __all__ = ["is_question"]
 _LINK = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:ru|рф|com|net|org|su|me|io)/\S*", re.I)
 
 # Sentence ends, and a spaced dash, which often starts a new clause («Заказ 7781 — можно ...»).
-_SENTENCE_BREAK = re.compile(r"(?<=[.!…])(?=[^.!…])|\n|\s[—–-]\s")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])(?=[^.!?…])|\n|\s[—–-]\s")
+
+# Questions that ask nothing: indignation the operator answers with an apology, not a fact. They
+# only matter for complaints (which go to the complaints column anyway), but `is_question` is
+# also reported on its own.
+_RHETORICAL = re.compile(
+    r"^(?:а\s+|ну\s+)?(?:(?:сколько|скока|скоко)\s+(?:можно|это\s+(?:будет\s+)?продолжаться)"
+    r"|доколе|вам\s+не\s+стыдно|не\s+стыдно|как\s+(?:можно|так\s+можно)\s+было"
+    r"|вы\s+(?:там\s+)?(?:вообще\s+)?(?:издеваетесь|серьезно|уснули|живые|с\s+ума\s+сошли)"
+    r"|вы\s+(?:там|вообще)\s+(?:вообще\s+)?(?:работаете|читаете)"
+    r"|(?:это\s+)?(?:вообще\s+)?норм(?:ально)?\s+(?:вообще|это)|это\s+(?:вообще\s+)?нормально"
+    r"|(?:а\s+)?можно\s+(?:хоть|хотя\s+бы|один)\s+раз\s+без|(?:кому|куда)\s+(?:вообще\s+)?жаловаться"
+    r"|(?:серьезно|реально|да\s+ладно|и\s+(?:что|че))[\s?!.)]*$)"
+)
 _WORD = re.compile(r"[а-яa-z]+(?:-[а-яa-z]+)*")
 
 # Words that open a question when they open a sentence.
 _OPENERS: Final = frozenset(
     {
-        "как", "когда", "где", "куда", "откуда", "почему", "зачем", "отчего", "сколько", "скок",
-        "какой", "какая", "какое", "какие", "какого", "какую", "каким", "какими", "каких",
-        "каком", "какому", "что", "чего", "чем", "чём", "кто", "кого", "кому", "кем", "ком",
+        "как", "когда", "када", "где", "куда", "откуда", "почему", "зачем", "отчего", "сколько",
+        "скок", "скока", "скоко", "скольки", "какой", "какая", "какое", "какие", "какого", "какую",
+        "каким", "какими", "каких", "каком", "какому", "что", "чего", "чем", "чём", "кто", "кого",
+        "кому", "кем", "ком",
         "чей", "чья", "чьё", "чье", "чьи", "можно", "нельзя", "возможно", "неужели", "разве",
         "реально", "правда",
     }
@@ -42,7 +56,7 @@ _NOT_OPENERS: Final = frozenset(
         ("что", "за"), ("какой", "же"), ("какая", "же"), ("какое", "же"), ("какие", "же"),
         ("где", "то"), ("кто", "то"), ("когда", "то"), ("возможно", "я"), ("правда", "в"),
         ("сколько", "можно"), ("реально", "не"),
-        ("можно", "не"),
+        ("можно", "не"), ("нельзя", "не"), ("скока", "можно"), ("скоко", "можно"),
     }
 )  # fmt: skip
 
@@ -50,7 +64,7 @@ _NOT_OPENERS: Final = frozenset(
 _REQUESTS = re.compile(
     r"\b(?:подскажите|подскажи|подскажете|скажите|скажи|расскажите|уточните|объясните"
     r"|посоветуйте|не\s+знаете|не\s+могли\s+бы|нельзя\s+ли|хочу\s+уточнить"
-    r"|хотел[аи]?\s+бы\s+уточнить|интересует)\b"
+    r"|хотел[аи]?\s+бы\s+уточнить|интересуе?т|интересуют|где\s+вы|вы\s+где)\b"
 )
 
 # «ли» after a verb or «есть» («есть ли», «работаете ли»), minus the idioms that are not asking.
@@ -87,8 +101,9 @@ _ADJECTIVE_ENDING = re.compile(r"(?:ый|ий|ой|ая|яя|ое|ее|ие|ые
 
 # Leading words that do not change what the sentence is: greetings, fillers, addresses.
 _LEAD_IN = re.compile(
-    r"^(?:(?:здравствуйте|здрасьте|привет|добрый\s+(?:день|вечер|утро)|доброе\s+утро"
-    r"|доброго\s+времени\s+суток|алло|извините|простите|ребята|ребят|девушка|уважаемые"
+    r"^(?:(?:здравствуйте|здрасьте|здрасте|привет|приветствую|хай|hi|добрый\s+(?:день|вечер|утро)"
+    r"|доброе\s+утро|доброго\s+времени\s+суток|алло|извините|простите|ребята|ребят|девушка"
+    r"|девушки|уважаемые|уважаемая\s+администрация"
     r"|и|ну|так|вот|кстати|слушайте|и\s+все\s+же|все\s+же|короче|блин)\b[\s,:;-]*)+"
 )
 
@@ -106,11 +121,8 @@ def _is_subordinate(sentence: str) -> bool:
 
 
 def _first_words(sentence: str) -> list[str]:
-    words = []
-    for match in _WORD.finditer(sentence):
-        words.append(match.group(0))
-        if len(words) == 4:
-            break
+    # Four words fit in the first 120 characters unless a word is absurdly long.
+    words = _WORD.findall(sentence, 0, 120)[:4]
     if words and words[0] == "а":
         del words[0]
     if len(words) > 1 and words[0] in _PREPOSITIONS:
@@ -141,11 +153,18 @@ def _sentence_is_question(raw: str) -> bool:
     return not (words[0] in _AMBIGUOUS_OPENERS and _is_subordinate(sentence))
 
 
+def _asks(sentence: str) -> bool:
+    if "?" not in sentence:
+        return _sentence_is_question(sentence)
+    plain = _LEAD_IN.sub("", sentence.strip(' ,;:-—–\t"«»()'))
+    return _RHETORICAL.search(plain) is None
+
+
 def is_question(text: str) -> bool:
     """True when any sentence of `text` asks something (with or without a "?")."""
     text = text.lower().replace("ё", "е").replace("\u00a0", " ")
-    if "?" in text and "?" in _LINK.sub(" ", text):
-        return True
+    if "?" in text:
+        text = _LINK.sub(" ", text)
     if _REQUESTS.search(text):
         return True
-    return any(_sentence_is_question(part) for part in _SENTENCE_BREAK.split(text))
+    return any(_asks(part) for part in _SENTENCE_BREAK.split(text))

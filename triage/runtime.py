@@ -5,14 +5,17 @@ The CLI and the TUI both start from here, so `poll --once` and the board ingest 
 
 from __future__ import annotations
 
+import math
+import os
 import threading
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from config.schema import Config
 from feeds.base import Feed, create_feed
 from triage.board import Board, BoardSettings
+from triage.errors import SocialtuiError
 from triage.ingest import Classifier
 from triage.model import Sentiment
 from triage.sqlite_store import SqliteStore, open_store
@@ -44,8 +47,30 @@ def open_config_store(config: Config) -> SqliteStore:
     return open_store(config.storage.url)
 
 
+# Seconds a reply waits in the outbox so that undo can take it back. Not a config key: the
+# crash tests (and a demo) shorten it; an operator has no reason to.
+SEND_DELAY_ENV = "SOCIALTUI_SEND_DELAY"
+DEFAULT_SEND_DELAY = timedelta(seconds=5)
+
+
+def send_delay(environ: Mapping[str, str] | None = None) -> timedelta:
+    raw = (os.environ if environ is None else environ).get(SEND_DELAY_ENV, "").strip()
+    if not raw:
+        return DEFAULT_SEND_DELAY
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= 3600:  # also false for nan
+        raise SocialtuiError(f"{SEND_DELAY_ENV} must be 0..3600 seconds, got {raw[:40]!r}")
+    return timedelta(seconds=seconds)
+
+
 def build_board(config: Config, clock: Clock | None = None) -> Board:
-    board = Board(open_config_store(config), board_settings(config), clock or utc_now)
+    delay = send_delay()  # before the store opens, so a bad value leaves nothing open
+    board = Board(
+        open_config_store(config), board_settings(config), clock or utc_now, send_delay=delay
+    )
     board.load()
     return board
 

@@ -13,8 +13,10 @@ Nothing here knows about Textual markup: widgets render the result as plain `Con
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Callable
 
 __all__ = ["MAX_COMBINING", "clean_text", "one_line"]
 
@@ -24,6 +26,19 @@ MAX_COMBINING = 3
 
 ELLIPSIS = "…"
 _REPLACEMENT = "\ufffd"
+
+# With `max_chars`, a long text is cleaned from a window at its start, not whole: a pasted 1 MB
+# log costs ~100 ms to clean, and a card or the detail pane only shows the start of it. The
+# window is this many times `max_chars` (escapes, marks and blank runs shrink a text); if what
+# it cleans to is not longer than `max_chars`, the whole text is cleaned after all.
+_WINDOW_FACTOR = 4
+_MIN_WINDOW = 4096
+# Long texts cut for display are cleaned once per (text, options), not on every redraw: the
+# detail pane rebuilds once a second, and a 1 MB flood of combining marks takes ~150 ms however
+# it is windowed. Strings cache their hash, so a hit on the same text object costs a dict lookup;
+# only the cut results (at most `max_chars` each) are kept.
+_CACHE_FROM = 4096
+_CACHE_SIZE = 64
 
 # Characters that render as blank but are letters, used to fake empty messages or names.
 _HANGUL_FILLERS = "\u115f\u1160\u3164\uffa0"
@@ -125,16 +140,49 @@ def clean_text(text: str, max_chars: int | None = None, *, keep_newlines: bool =
 
     The result is idempotent: clean_text(clean_text(s)) == clean_text(s).
     """
-    if _needs_work(text, keep_newlines):
-        text = _clean(text, keep_newlines)
-    return _truncate(text, max_chars)
+    if max_chars is not None and len(text) > _CACHE_FROM:
+        return _clean_long(text, max_chars, keep_newlines)
+    return _truncate(_clean_all(text, keep_newlines), max_chars)
 
 
 def one_line(text: str, max_chars: int | None = None) -> str:
     """`clean_text` for card previews: all whitespace runs, newlines included, become one space."""
+    if max_chars is not None and len(text) > _CACHE_FROM:
+        return _one_line_long(text, max_chars)
+    return _truncate(_one_line_all(text), max_chars)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _clean_long(text: str, max_chars: int, keep_newlines: bool) -> str:
+    return _bounded(text, max_chars, lambda part: _clean_all(part, keep_newlines))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _one_line_long(text: str, max_chars: int) -> str:
+    return _bounded(text, max_chars, _one_line_all)
+
+
+def _clean_all(text: str, keep_newlines: bool) -> str:
+    return _clean(text, keep_newlines) if _needs_work(text, keep_newlines) else text
+
+
+def _one_line_all(text: str) -> str:
     # str.split() splits on the same Unicode whitespace as \s and drops the ends, at C speed.
-    text = " ".join(clean_text(text, keep_newlines=False).split())
-    return _truncate(text, max_chars)
+    return " ".join(_clean_all(text, False).split())
+
+
+def _bounded(text: str, max_chars: int | None, transform: Callable[[str], str]) -> str:
+    """`_truncate(transform(text), max_chars)`, transforming only as much of a long text as
+    the cut keeps. Cleaning a prefix is as safe as cleaning the whole (the result is the
+    transform's output either way); only where a prefix ends inside an escape or a mark run
+    can the last characters before the cut differ from a whole-text clean."""
+    if max_chars is not None:
+        window = max(_MIN_WINDOW, max_chars * _WINDOW_FACTOR)
+        if window < len(text):
+            part = transform(text[:window])
+            if len(part) > max_chars:
+                return _truncate(part, max_chars)
+    return _truncate(transform(text), max_chars)
 
 
 def _needs_work(text: str, keep_newlines: bool) -> bool:

@@ -103,8 +103,11 @@ class Store(Protocol):
 
     def last_undoable(self, operator: str) -> StoredAction | None: ...
 
-    def undo(self, stored: StoredAction, restored: Mention, undo_action: Action) -> None:
-        """Restore the mention, mark the action undone and cancel its unsent replies."""
+    def undo(self, stored: StoredAction, restored: Mention, undo_action: Action) -> bool:
+        """Restore the mention, mark the action undone and cancel its unsent replies, atomically.
+
+        False (and nothing changed) when one of the action's replies has left the queue since
+        the caller looked: it is being sent, or was, and cannot be taken back."""
 
     def outbox_for_action(self, action_id: int) -> list[OutboxEntry]: ...
 

@@ -18,6 +18,7 @@ from config.schema import Config
 from triage.board import Board
 from triage.errors import StoreError
 from triage.model import COLUMN_ORDER, Column, Mention
+from triage.runtime import open_config_store
 from triage.sanitize import one_line
 from tui.screens.composer import ComposerScreen
 from tui.screens.filter_input import FilterScreen
@@ -367,3 +368,20 @@ class BoardActions(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.strings))
+
+    def action_stats(self) -> None:
+        # Imported here: the figures need numpy, which the board does not load at start-up.
+        from triage.stats import StatsSettings
+        from tui.screens.stats import StatsScreen
+
+        if isinstance(self.screen, StatsScreen):
+            return
+        self.push_screen(
+            StatsScreen(
+                self.strings,
+                StatsSettings.from_board(self.board.settings),
+                lambda: open_config_store(self.config),
+                self.clock,
+                teams=self.team_titles,
+            )
+        )

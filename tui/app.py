@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -22,6 +22,7 @@ from textual.containers import Horizontal
 from textual.events import Resize
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from config.schema import Config
 from feeds.base import Feed, FeedState, FeedStatus
@@ -29,6 +30,7 @@ from triage.board import Board
 from triage.ingest import Classifier
 from triage.model import COLUMN_ORDER, Column, Mention
 from triage.runtime import build_board, build_classifier, build_feeds, open_config_store, utc_now
+from triage.sanitize import clean_text, one_line
 from tui.actions import BoardActions
 from tui.idle_gc import IdleCollector
 from tui.keymap import board_bindings
@@ -41,13 +43,24 @@ from tui.widgets.detail_pane import DetailPane, detail_content
 from tui.widgets.status_bar import BoardSummary, StatusBar
 from tui.workers import FeedLoop, OutboxLoop
 
+if TYPE_CHECKING:
+    from triage.stats import TodaySummary
+
 # Below this width one column at a time; four columns need about 25 cells each.
 FOUR_COLUMNS_MIN_WIDTH = 100
 # With the detail pane open, four columns need room left for it below them.
 DETAIL_BELOW_MIN_HEIGHT = 36
+# A toast is a few lines; a feed error can quote a whole server answer.
+MAX_NOTE_CHARS = 500
+MAX_NOTE_TITLE_CHARS = 80
 
 
 PALETTE_ACTIONS = frozenset({"command_palette", "app.command_palette"})
+
+# The status bar's «today» figures come from a store query in a worker this often, the first
+# time a moment after start-up so that it does not compete with the first paint.
+TODAY_REFRESH_SECONDS = 30.0
+TODAY_FIRST_SECONDS = 1.0
 
 
 def localised_bindings(bindings: BindingsMap, strings: Strings) -> BindingsMap:
@@ -103,6 +116,7 @@ class SocialtuiApp(BoardActions, App[None]):
         self._history: dict[int, list[Mention]] = {}
         self._stop = threading.Event()
         self.collector = IdleCollector()
+        self.today: TodaySummary | None = None
         self._outbox_wake = threading.Event()
         self._views = [
             ColumnView(column, self.board, self.strings, self.team_titles, id=column.value)
@@ -137,6 +151,8 @@ class SocialtuiApp(BoardActions, App[None]):
         self.current = self._first_non_empty()
         self._relayout()
         self.set_interval(1.0, self.tick)
+        self.set_interval(TODAY_REFRESH_SECONDS, self.refresh_today)
+        self.set_timer(TODAY_FIRST_SECONDS, self.refresh_today)
         self._start_workers()
         self.collector.start()
 
@@ -207,6 +223,7 @@ class SocialtuiApp(BoardActions, App[None]):
             counts=counts if counts is not None else self.board.counts(),
             overdue=self.board.overdue(),
             filter=self.filter_query,
+            today=self.today,
         )
 
     def _show_selection(self) -> None:
@@ -311,6 +328,36 @@ class SocialtuiApp(BoardActions, App[None]):
         )
         self.run_worker(outbox.run, name="outbox", group="outbox", thread=True, exit_on_error=False)
 
+    def refresh_today(self) -> None:
+        """Recount today's answered items, median first response and breaches, off the UI
+        thread, on a connection of its own."""
+        if not self.is_running:
+            return
+        if any(worker.group == "today" and worker.is_running for worker in self.workers):
+            return  # a slow store: let the last count finish rather than pile up threads
+        self.run_worker(
+            self._count_today, name="today", group="today", thread=True, exit_on_error=False
+        )
+
+    def _count_today(self) -> TodaySummary:
+        from triage.stats import StatsSettings, today_summary  # numpy: not at start-up
+
+        store = open_config_store(self.config)
+        try:
+            settings = StatsSettings.from_board(self.board.settings)
+            return today_summary(store, settings, self.clock())
+        finally:
+            store.close()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != "today" or not self.is_running:
+            return
+        # A failed count (a locked store) keeps the last figures; the next one tries again.
+        if event.state is WorkerState.SUCCESS and worker.result is not None:
+            self.today = worker.result
+            self._refresh_chrome()
+
     def wake_outbox(self) -> None:
         self._outbox_wake.set()
 
@@ -335,9 +382,17 @@ class SocialtuiApp(BoardActions, App[None]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        # Messages carry tags, team names and feed errors: text, never markup. Widgets pass
-        # markup=True by default, so it is ignored here rather than trusted.
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        # Messages carry tags, team names, feed errors (a server's own words) and exception
+        # texts: text, never markup, and sanitised here, the one door every notification goes
+        # through (Widget.notify and Screen.notify call this). Widgets pass markup=True by
+        # default, so it is ignored rather than trusted.
+        super().notify(
+            clean_text(str(message), MAX_NOTE_CHARS),
+            title=one_line(str(title), MAX_NOTE_TITLE_CHARS),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # -- command palette ---------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 from config.errors import ConfigError
 from config.schema import Config
@@ -77,6 +78,54 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=1.0, metavar="SECONDS", help="wait per feed (1.0)"
     )
 
+    train = commands.add_parser(
+        "train",
+        parents=[config_parent],
+        help="train the sentiment model; --with-corrections: a shop model from the board's "
+        "corrections, and switch the config to it",
+    )
+    # The same options as `python -m triage.train` (triage.train.add_arguments), spelt out here
+    # so that parsing any command does not import the model code.
+    train.add_argument(
+        "--with-corrections",
+        action="store_true",
+        help="learn from the cards moved to another column (the config's store), write "
+        "$XDG_DATA_HOME/socialtui/models/<config>-<hash>.ftz and switch [sentiment] model to it",
+    )
+    train.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    train.add_argument(
+        "--out", type=Path, metavar="PATH", help="model file to write instead (.ftz = quantised)"
+    )
+    train.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="the public corpora (default $SOCIALTUI_DATA or ../shared/data)",
+    )
+
+    report = commands.add_parser(
+        "report",
+        parents=[config_parent],
+        help="shift analytics: response times, SLA kept, volume, complaints (cron, email, "
+        "a spreadsheet)",
+    )
+    report.add_argument(
+        "--since",
+        default="30d",
+        metavar="WHEN",
+        help="start: a duration back from now (30d, 7d, 24h) or a date (2026-11-01, the shop's "
+        "midnight) or date and time; default 30d",
+    )
+    report.add_argument(
+        "--until",
+        metavar="WHEN",
+        help="end: a date (that day included), a date and time, or a duration back from now; "
+        "default now",
+    )
+    report.add_argument(
+        "--format", choices=("table", "csv", "json", "md"), default="table", help="(table)"
+    )
+
     classify = commands.add_parser("classify", help="classify one text per line from stdin")
     classify.add_argument("--json", action="store_true", help="one JSON object per line")
     classify.add_argument("--model", help="bundled, dostoevsky, or a model path (default: bundled)")
@@ -111,11 +160,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _init(args.path, args.force)
     if args.command == "classify":
         return _classify(args.json, args.model)
+    if args.command == "train":
+        return _train(args)
     if args.command is None and args.demo:
         return _run_demo()
     config = _load(args.config)
     if args.command == "check":
         return _check(config)
+    if args.command == "report":
+        return _report(config, args.since, args.until, args.format)
     if args.command == "poll":
         return _poll(config, args.timeout, args.json)
     return _run_board(config)
@@ -269,6 +322,43 @@ def _mention_json(mention: Mention) -> dict[str, object]:
     }
 
 
+def _report(config: Config, since_text: str, until_text: str | None, fmt: str) -> int:
+    """Items that arrived in the range, as of now: see triage.stats and README "Reports"."""
+    from triage import runtime
+    from triage.sqlite_store import sqlite_path
+    from triage.stats import StatsSettings, build_report, parse_moment
+    from triage.stats_export import render
+
+    settings = runtime.board_settings(config)
+    now = runtime.utc_now()
+    try:
+        tz = settings.timezone
+        since = parse_moment(since_text, now, tz, end=False)
+        until = now if until_text is None else parse_moment(until_text, now, tz, end=True)
+    except ValueError as exc:
+        print(f"socialtui: report: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if until <= since:
+        print("socialtui: report: --until must come after --since", file=sys.stderr)
+        return EXIT_USAGE
+    path = sqlite_path(config.storage.url)
+    if path != ":memory:" and not Path(path).exists():
+        # Opening it would create an empty store: say so instead of reporting zeros.
+        print(
+            f"socialtui: report: no store at {path} yet; run the board or `socialtui poll "
+            "--once` first",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    store = runtime.open_config_store(config)
+    try:
+        report = build_report(store, StatsSettings.from_board(settings), since, until, now)
+    finally:
+        store.close()
+    sys.stdout.write(render(report, fmt, config.shop.language))
+    return EXIT_OK
+
+
 def _classify(as_json: bool, model: str | None) -> int:
     from triage.sentiment import SentimentEngine
 
@@ -287,6 +377,22 @@ def _classify(as_json: bool, model: str | None) -> int:
             else:
                 print(sentiment.label.value)
     return EXIT_OK
+
+
+def _train(args: argparse.Namespace) -> int:
+    from triage.train import run
+
+    # Only a shop model needs the config: its store holds the corrections.
+    config = _load(args.config) if args.with_corrections else None
+    return run(
+        with_corrections=args.with_corrections,
+        seed=args.seed,
+        out=args.out,
+        data_dir=args.data,
+        config=config,
+        progress=lambda message: print(message, flush=True),
+        show_fasttext=sys.stderr.isatty(),
+    )
 
 
 def _batches(lines: Iterable[str], size: int) -> Iterable[list[str]]:
@@ -319,19 +425,38 @@ def _run_demo() -> int:
 
 
 class _RedactFilter(logging.Filter):
-    """Replaces every configured secret in log records, whoever logs them."""
+    """Replaces every configured secret in log records, whoever logs them: the message, the
+    traceback of `log.exception` (an exception text can quote a URL or a request) and any
+    stack info, in each spelling a secret takes in a URL or a form body."""
 
     def __init__(self) -> None:
         super().__init__()
         self.secrets: list[str] = []
 
+    def add(self, secret: str) -> None:
+        # Longest first, so a secret that contains another is replaced whole.
+        spellings = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
+        self.secrets = sorted({*self.secrets, *spellings}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
-            message = record.getMessage()
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
+            record.msg, record.args = self.redact(record.getMessage()), None
+            if record.exc_info and not record.exc_text:
+                # Formatter.format uses exc_text when set, so the redacted text is what's written.
+                record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = self.redact(record.exc_text)
+            if record.stack_info:
+                record.stack_info = self.redact(record.stack_info)
         return True
+
+
+_TRACEBACKS = logging.Formatter()
 
 
 _REDACT = _RedactFilter()
@@ -358,7 +483,7 @@ def _redact_secrets(config: Config) -> None:
     for feed in config.feeds:
         for value in feed.options.values():
             if isinstance(value, Secret) and value.reveal():
-                _REDACT.secrets.append(value.reveal())
+                _REDACT.add(value.reveal())
 
 
 if __name__ == "__main__":

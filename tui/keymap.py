@@ -1,7 +1,7 @@
 """The board's key bindings, described in the UI language.
 
 One table feeds the footer, the help screen (`?`) and the command palette (ctrl+p), so the
-three never disagree. `S` stays free for the stats screen.
+three never disagree.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ BOARD_KEYS: tuple[Key, ...] = (
     Key("m", "move", "key.move"),
     Key("u", "undo", "key.undo"),
     Key("slash", "filter", "key.filter", "/"),
+    Key("S", "stats", "key.stats"),
     Key("enter", "toggle_detail", "key.detail", "⏎"),
     Key("q", "quit", "key.quit"),
 )

@@ -9,6 +9,7 @@ failure as a message instead of dying: a feed that fails keeps retrying with bac
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -29,19 +30,35 @@ Clock = Callable[[], datetime]
 
 FETCH_TIMEOUT = 0.5
 MAX_BACKOFF = 60.0
+JITTER = 0.2
 
 
 class Backoff:
-    """1 s, 2 s, 4 s … up to a minute; reset after a success."""
+    """1 s, 2 s, 4 s … up to a minute; reset after a success.
 
-    def __init__(self, first: float = 1.0, limit: float = MAX_BACKOFF) -> None:
+    `jitter` spreads each wait by ± that fraction, so boards that lost the network together
+    do not all retry in the same second when it comes back.
+    """
+
+    def __init__(
+        self,
+        first: float = 1.0,
+        limit: float = MAX_BACKOFF,
+        *,
+        jitter: float = 0.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self.first = first
         self.limit = limit
         self.delay = first
+        self.jitter = jitter
+        self.rng = rng or random.Random()
 
     def next(self) -> float:
         delay = self.delay
         self.delay = min(self.limit, self.delay * 2)
+        if self.jitter:
+            delay *= self.rng.uniform(1 - self.jitter, 1 + self.jitter)
         return delay
 
     def reset(self) -> None:
@@ -67,7 +84,7 @@ class FeedLoop:
         self.post = post
         self.stop = stop
         self.fetch_timeout = fetch_timeout
-        self.backoff = Backoff()
+        self.backoff = Backoff(jitter=JITTER)
         self._status: FeedStatus | None = None
         self._last_error = ""
 
@@ -173,7 +190,7 @@ class OutboxLoop:
         self.stop = stop
         self.wake = wake
         self.interval = interval
-        self.backoff = Backoff()
+        self.backoff = Backoff(jitter=JITTER)
         self._last_error = ""
 
     def run(self) -> None:
@@ -181,9 +198,15 @@ class OutboxLoop:
         try:
             store = self.open_store()
             sender = OutboxSender(store, self.feeds, self.clock)
-            self._changed(sender.recover())
+            recovered = False
             while not self.stop.is_set():
                 try:
+                    # Inside the retry loop: a store that is locked or full at start-up must
+                    # not end the outbox for the session. Nothing is sent before it succeeds,
+                    # or a reply claimed now could be taken for one a crash interrupted.
+                    if not recovered:
+                        self._changed(sender.recover())
+                        recovered = True
                     self._changed(sender.send_pending())
                 except Exception as exc:
                     log.warning("outbox: %s", exc)
@@ -191,6 +214,7 @@ class OutboxLoop:
                     self.stop.wait(self.backoff.next())
                     continue
                 self.backoff.reset()
+                self._last_error = ""  # the next failure is news again
                 self.wake.wait(self.interval)
                 self.wake.clear()
         except Exception as exc:

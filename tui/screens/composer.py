@@ -23,6 +23,7 @@ from triage.model import Mention, Template
 from triage.sanitize import clean_text, one_line
 from tui.strings import Strings
 from tui.widgets.card import network_badge
+from tui.widgets.safe_input import SafeTextArea
 
 Send = Callable[[str], bool]
 
@@ -99,7 +100,10 @@ class ComposerScreen(ModalScreen[None]):
             yield Static(Content.styled(title, "bold"), id="composer-title")
             with VerticalScroll(id="composer-quote", can_focus=False):
                 yield Static(Content(clean_text(self.mention.text, max_chars=4000)))
-            yield TextArea(self.draft, id="composer-text", soft_wrap=True, show_line_numbers=False)
+            # Pastes and templates are sanitised on the way in; the draft is what it held before.
+            yield SafeTextArea(
+                self.draft, id="composer-text", soft_wrap=True, show_line_numbers=False
+            )
             yield TemplateKeys(self.templates, self.strings)
             yield Static(Content(self.strings.get("composer.hint")), id="composer-hint")
 
@@ -131,7 +135,9 @@ class ComposerScreen(ModalScreen[None]):
         text_area = self.query_one(TextArea)
         row, column = text_area.cursor_location
         line = text_area.document.get_line(row)
-        text = self.render_template(key)
+        # Template text comes from the config, its {name} from the customer: text the field
+        # draws as it is, so it is sanitised (keeping its lines) before it goes in.
+        text = clean_text(self.render_template(key))
         # Typed text and a template must not run together: «минут.Ольга, простите…».
         if line[:column] and not line[column - 1].isspace():
             text = " " + text

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from tui.strings import Strings
+from tui.widgets.safe_input import SafeInput
 
 
 class FilterScreen(ModalScreen[str]):
@@ -31,7 +32,7 @@ class FilterScreen(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="filter-box"):
-            yield Input(
+            yield SafeInput(
                 self.query_text,
                 placeholder=self.strings.get("filter.placeholder"),
                 id="filter-input",

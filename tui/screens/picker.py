@@ -23,6 +23,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from triage.sanitize import one_line
+from tui.widgets.safe_input import SafeInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ class PickerScreen(ModalScreen[str | None]):
         with Vertical(id="picker-box"):
             yield Static(Content.styled(self.title_text, "bold"), id="picker-title")
             if self.allow_new:
-                yield Input(placeholder=self.placeholder, id="picker-input")
+                yield SafeInput(placeholder=self.placeholder, id="picker-input")
             yield OptionList(*self._options(self.choices), id="picker-list")
             if not self.choices and self.empty:
                 yield Static(Content(self.empty), id="picker-empty")

@@ -1,7 +1,9 @@
-"""The one-line status bar: shop, each feed's state, counts, overdue, and the shop's clock.
+"""The one-line status bar: shop, each feed's state, counts, today's figures, overdue, and the
+shop's clock.
 
-When the line does not fit, it sheds detail in a fixed order (feed wording, then counts, then
-the shop name) so the feed symbols, the overdue count and the clock always stay visible.
+When the line does not fit, it sheds detail in a fixed order (feed wording, counts, today's
+figures in words, then the shop name, then today's figures) so the feed symbols, the overdue
+count and the clock always stay visible.
 """
 
 from __future__ import annotations
@@ -9,17 +11,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from textual.content import Content
 from textual.widget import Widget
 
 from feeds.base import FeedState, FeedStatus
+from triage.clock import format_age
 from triage.model import COLUMN_ORDER, Column
 from triage.sanitize import one_line
 from tui.strings import Strings
+
+if TYPE_CHECKING:  # triage.stats brings numpy: the board imports it only when it counts
+    from triage.stats import TodaySummary
 
 FEED_SYMBOLS: Mapping[FeedState, str] = {
     FeedState.LIVE: "●",
@@ -53,6 +60,8 @@ class BoardSummary:
     counts: dict[Column, int] = field(default_factory=dict)
     overdue: int = 0
     filter: str = ""
+    # Today's arrivals: answered, median first response, breaches (refreshed by a worker).
+    today: TodaySummary | None = None
 
 
 def describe_feed(status: FeedStatus, summary: BoardSummary, strings: Strings) -> str:
@@ -79,18 +88,31 @@ def describe_feed(status: FeedStatus, summary: BoardSummary, strings: Strings) -
 
 def summary_line(summary: BoardSummary, strings: Strings, width: int) -> Content:
     """The most detailed version of the line that fits `width`, the clock flush right."""
-    for feed_words, counts, shop in (
-        (True, True, True),
-        (True, False, True),
-        (False, False, True),
-        (False, False, False),
+    for feed_words, counts, today, shop in (
+        (True, True, "full", True),
+        (True, False, "full", True),
+        (False, False, "full", True),
+        (False, False, "short", True),
+        (False, False, "short", False),
+        (False, False, "", False),
     ):
         left = _left(summary, strings, feed_words, shop)
-        right = _right(summary, strings, counts)
+        right = _right(summary, strings, counts, today)
         gap = width - left.cell_length - right.cell_length
         if gap >= 3:
             return Content.assemble(left, " " * gap, right)
     return Content.assemble(left, "   ", right).truncate(width, ellipsis=True)
+
+
+def today_text(today: TodaySummary, strings: Strings, form: str) -> str:
+    key = "status.today" if form == "full" else "status.today_short"
+    median = today.median_first_response
+    return strings.get(
+        key,
+        answered=today.answered,
+        median="—" if median is None else format_age(timedelta(seconds=median), strings.language),
+        breaches=today.breaches,
+    )
 
 
 Parts = list[str | Content | tuple[str, str]]
@@ -113,13 +135,16 @@ def _left(summary: BoardSummary, strings: Strings, feed_words: bool, shop: bool)
     return Content.assemble(*parts)
 
 
-def _right(summary: BoardSummary, strings: Strings, counts: bool) -> Content:
+def _right(summary: BoardSummary, strings: Strings, counts: bool, today: str = "") -> Content:
     parts: Parts = []
     if counts:
         for column in COLUMN_ORDER:
             count = str(summary.counts.get(column, 0))
             parts += [column.title(strings.language) + " ", (count, "bold"), "  "]
         parts[-1] = SEPARATOR
+    if today and summary.today is not None:
+        style = "$warning" if summary.today.breaches else "$text-muted"
+        parts += [(today_text(summary.today, strings, today), style), SEPARATOR]
     if summary.overdue:
         # «!» as well as red: NO_COLOR terminals must still see it.
         overdue = "! " + strings.get("status.overdue", count=summary.overdue)
@@ -137,7 +162,15 @@ def _visible(summary: BoardSummary) -> tuple[object, ...]:
     # Offline feeds count down in seconds, so then every second shows.
     if any(s.state is FeedState.OFFLINE and s.retry_at for s in summary.feeds.values()):
         minute = summary.now
-    return (minute, summary.feeds, summary.counts, summary.overdue, summary.filter, summary.shop)
+    return (
+        minute,
+        summary.feeds,
+        summary.counts,
+        summary.overdue,
+        summary.filter,
+        summary.shop,
+        summary.today,
+    )
 
 
 class StatusBar(Widget):
