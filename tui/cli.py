@@ -409,8 +409,10 @@ def _batches(lines: Iterable[str], size: int) -> Iterable[list[str]]:
 def _run_board(config: Config) -> int:
     from tui.app import SocialtuiApp
 
-    SocialtuiApp(config).run()
-    return EXIT_OK
+    app = SocialtuiApp(config)
+    app.run()
+    # Textual sets a non-zero return code when the app died of an error: a supervisor must see it.
+    return EXIT_OK if not app.return_code else EXIT_FAILURE
 
 
 def _run_demo() -> int:
