@@ -73,6 +73,11 @@ class RecordingTelegram(FakeTelegram):
             self._closing.wait(self.answer_delay)
         return answer
 
+    def scripted(self) -> int:
+        """Scripted answers not given yet."""
+        with self._lock:
+            return sum(len(answers) for answers in self._scripts.values())
+
     def clear_scripts(self) -> None:
         """Forget scripted answers not yet given: the trouble is over."""
         with self._lock:
@@ -150,6 +155,7 @@ def write_config(
         lines += ["[[feeds]]", 'type = "jsonl"', 'name = "file"', f'path = "{jsonl}"']
     path = folder / "socialtui.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)  # it names the variable holding the token
     return path
 
 
@@ -470,6 +476,7 @@ class BoardProcess:
             close_fds=True,
         )
         os.close(slave)
+        self.log = log
         self.master = master
         self.raw = bytearray()
         self.closed = False
@@ -519,9 +526,11 @@ class BoardProcess:
                 if needle in text:
                     return needle
             if self.process.poll() is not None and self.closed:
-                raise AssertionError(f"the board exited ({self.process.returncode}): {self.tail()}")
+                raise AssertionError(
+                    f"the board exited ({self.process.returncode}): {self.story()}"
+                )
             if time.monotonic() > deadline:
-                raise AssertionError(f"{needles} never showed up; the screen: {self.tail()}")
+                raise AssertionError(f"{needles} never showed up; the screen: {self.story()}")
             self.pump(0.02)
 
     def wait_until(
@@ -539,9 +548,11 @@ class BoardProcess:
             if interrupt():
                 raise Killed
             if self.process.poll() is not None and self.closed:
-                raise AssertionError(f"the board exited ({self.process.returncode}): {self.tail()}")
+                raise AssertionError(
+                    f"the board exited ({self.process.returncode}): {self.story()}"
+                )
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; the screen: {self.tail()}")
+                raise AssertionError(f"timed out waiting for {what}; the screen: {self.story()}")
             self.pump(0.02)
 
     def idle(self, seconds: float, interrupt: Callable[[], bool] = lambda: False) -> None:
@@ -551,6 +562,11 @@ class BoardProcess:
             if interrupt():
                 raise Killed
             self.pump(min(0.02, max(0.0, deadline - time.monotonic())))
+
+    def story(self) -> str:
+        """The screen's last words and the log's, for a failure message."""
+        log = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+        return f"{self.tail()}\n--- log ---\n{log}"
 
     def tail(self, chars: int = 3000) -> str:
         return self.text(max(0, len(self.raw) - 40_000))[-chars:]
@@ -585,7 +601,7 @@ class BoardProcess:
             self.pump(0.05)
         if self.process.poll() is None:
             self.kill()
-            raise AssertionError(f"the board did not quit: {self.tail()}")
+            raise AssertionError(f"the board did not quit: {self.story()}")
         self.close()
         return self.process.returncode
 

@@ -309,3 +309,107 @@ def test_next_open_is_open(spec: str, tz: ZoneInfo, at: datetime) -> None:
     assert opens >= at
     assert working.is_open(opens, tz)
     assert working.elapsed(at, opens, tz) == timedelta(0)
+
+
+# --- whole weeks at once --------------------------------------------------------------------
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def day_by_day(working: WorkingHours, start: datetime, end: datetime, tz: ZoneInfo) -> timedelta:
+    """The reference: every local day's open periods, one day at a time, clipped to the span."""
+    low = (start - _EPOCH) // timedelta(microseconds=1)
+    high = (end - _EPOCH) // timedelta(microseconds=1)
+    total = 0
+    day, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    while day <= last:
+        for begin, finish in working.open_periods(day, tz):
+            total += max(0, min(finish, high) - max(begin, low))
+        day += timedelta(days=1)
+    return timedelta(microseconds=total)
+
+
+# Moscow changed its clocks twice a year until March 2011 (then stayed on UTC+4) and went back
+# to UTC+3 in October 2014; Berlin changes twice a year throughout.
+_YEARS_START = datetime(2009, 6, 1, tzinfo=UTC)
+_YEARS_US = 7 * 366 * 24 * 3600 * 10**6
+_YEAR_US = 366 * 24 * 3600 * 10**6
+WEEK_SPECS = (
+    "mon-fri 09:00-21:00, sat 10:00-18:00",
+    "fri 20:00-02:00",  # past midnight
+    "sun 01:00-04:00, wed 02:15-02:45",  # across the DST hours
+    "daily 02:30-03:30",  # inside the spring-forward gap in Berlin
+    "sat-mon 22:00-06:00",  # over the week's end and midnight
+    "mon 00:00-24:00",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spec=st.sampled_from(WEEK_SPECS),
+    tz=st.sampled_from([MOSCOW, BERLIN]),
+    offset=st.integers(0, _YEARS_US),
+    length=st.integers(0, _YEAR_US),
+)
+def test_whole_weeks_agree_with_day_by_day(
+    spec: str, tz: ZoneInfo, offset: int, length: int
+) -> None:
+    working = WorkingHours.parse(spec)
+    start = _YEARS_START + timedelta(microseconds=offset)
+    end = start + timedelta(microseconds=length)
+    assert working.elapsed(start, end, tz) == day_by_day(working, start, end, tz)
+    # Cached runs of weeks give the same answer the second time, and for unmerged periods.
+    assert working.elapsed(start, end, tz) == day_by_day(working, start, end, tz)
+    assert ALWAYS_UNMERGED.elapsed(start, end, tz) == end - start
+
+
+def test_open_periods_are_the_instants_elapsed_sums() -> None:
+    night = WorkingHours.parse("sun 01:00-04:00")
+    utc = timedelta(hours=1)
+    # Berlin springs forward at 02:00 on 29 March 2026: the period has two real hours.
+    ((begin, end),) = night.open_periods(datetime(2026, 3, 29).date(), BERLIN)
+    assert _EPOCH + timedelta(microseconds=begin) == datetime(2026, 3, 29, 1, tzinfo=UTC) - utc
+    assert end - begin == 2 * 3600 * 10**6
+    assert night.open_periods(datetime(2026, 3, 30).date(), BERLIN) == ()  # Monday: shut
+    gap = WorkingHours.parse("sun 02:15-02:45")  # wholly in the skipped hour: no period
+    assert gap.open_periods(datetime(2026, 3, 29).date(), BERLIN) == ()
+
+
+def test_whole_weeks_across_moscow_clock_changes() -> None:
+    around_the_clock = WorkingHours((((0, 1440),),) * 7)  # not is_always: counts by week
+    # 26 October 2014: Moscow went from UTC+4 back to UTC+3, a Sunday with 25 hours.
+    start, end = msk(2014, 10, 13), msk(2014, 11, 10)
+    assert around_the_clock.elapsed(start, end, MOSCOW) == hours(28 * 24 + 1)
+    # 27 March 2011: the last spring-forward (to UTC+4, kept), a Sunday of 23 hours; the shop
+    # hours from 02:00 to 03:00 that night did not happen.
+    nights = WorkingHours.parse("daily 01:30-03:30")
+    start, end = msk(2011, 3, 14), msk(2011, 4, 11)
+    assert nights.elapsed(start, end, MOSCOW) == hours(28 * 2 - 1)
+    assert nights.elapsed(start, end, MOSCOW) == day_by_day(nights, start, end, MOSCOW)
+
+
+def test_an_old_item_is_counted_by_the_week(monkeypatch: pytest.MonkeyPatch) -> None:
+    import triage.clock
+
+    calls = 0
+    original = triage.clock._wall_to_us
+
+    def counting(*args: object) -> int:
+        nonlocal calls
+        calls += 1
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(triage.clock, "_wall_to_us", counting)
+    working = WorkingHours.parse("mon-fri 09:00-21:00, sat 10:00-18:00")
+    start, end = msk(2021, 3, 3, 12), msk(2026, 3, 4, 15)  # five years
+    expected = day_by_day(working, start, end, MOSCOW)
+    calls = 0
+    assert working.elapsed(start, end, MOSCOW) == expected
+    # Two wall-clock look-ups a week (where it starts and ends), not two a day per period.
+    assert calls <= 2 * (5 * 53) + 2 * 14
+    calls = 0
+    assert working.elapsed(start, end + timedelta(minutes=1), MOSCOW) == expected + timedelta(
+        minutes=1
+    )
+    assert calls == 0  # the run of weeks and the partial days are cached

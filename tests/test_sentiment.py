@@ -24,14 +24,18 @@ from triage.sentiment import (
 )
 from triage.train import TrainingSet, TrainSettings, train_model
 from triage.training_data import (
+    DATA_DIR,
     GENERATED_PATH,
     HANDWRITTEN_PATH,
     SEED_PATH,
+    SOCIAL_GLOB,
+    SOCIAL_LABELS,
     DataError,
     Example,
     customer_care,
     is_held_out,
     read_labelled_tsv,
+    social_posts,
     split_held_out,
 )
 
@@ -286,6 +290,35 @@ def test_held_out_messages_are_never_trained_on() -> None:
     # The split depends on the text alone, not on the order of the files.
     train, held_out = split_held_out(reversed(corpus.train + corpus.held_out))
     assert (train[::-1], held_out[::-1]) == (corpus.train, corpus.held_out)
+
+
+def test_social_posts_are_well_formed_and_split_like_the_customer_care_corpus() -> None:
+    files = sorted(DATA_DIR.glob(SOCIAL_GLOB))
+    assert len(files) >= 3
+    raw = [e for path in files for e in read_labelled_tsv(path, "social", SOCIAL_LABELS)]
+    assert {e.label for e in raw} == set(SOCIAL_LABELS)
+    train, held_out = social_posts()
+    # speech (greetings, congratulations) is folded into neutral, as the engine folds it.
+    assert {e.label for e in train + held_out} == {"negative", "neutral", "positive"}
+    congratulations = next(e for e in raw if e.label == "speech")
+    assert any(e.text == congratulations.text and e.label == "neutral" for e in train + held_out)
+    trained = [_key(e.text) for e in train]
+    assert len(set(trained)) == len(trained)
+    assert not set(trained) & {_key(e.text) for e in held_out}
+    assert all(is_held_out(e.text) for e in held_out)
+    assert 0.2 < len(held_out) / len(train + held_out) < 0.3
+    # No post doubles as a customer-care message, where it might carry another label.
+    customer = customer_care()
+    every_customer = customer.train + customer.held_out + customer.handwritten
+    assert not {_key(e.text) for e in every_customer} & set(trained)
+
+
+def test_training_and_evaluation_use_the_two_sides_of_the_social_split() -> None:
+    from triage.train import base_training_set, evaluation_sets
+
+    train, held_out = social_posts()
+    assert base_training_set(require_corpora=False).social == train
+    assert evaluation_sets(Path("/nonexistent"))["social posts: held-out"] == held_out
 
 
 def test_generated_corpus_is_what_its_generator_writes() -> None:

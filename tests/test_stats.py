@@ -37,7 +37,13 @@ from triage.stats import (
     to_ms,
     today_summary,
 )
-from triage.stats_export import report_csv, report_dict, report_markdown, report_table
+from triage.stats_export import (
+    report_csv,
+    report_dict,
+    report_json,
+    report_markdown,
+    report_table,
+)
 from triage.stats_text import complaint_terms, stem, words
 
 from .conftest import SETTINGS, FakeClock, Ingest, make_item
@@ -366,6 +372,33 @@ def test_csv_is_long_form_and_defuses_formulas(day: SqliteStore, clock: FakeCloc
     assert "\x1b" not in text
 
 
+HOSTILE = "\u202eвзлом\x9b2J\x1b]0;pwned\x07 <img src=x onerror=alert(1)> [жми](http://x) *a*"
+
+
+def test_every_format_is_safe_to_print(day: SqliteStore) -> None:
+    """Customer text (and an operator's name) with terminal escapes, a bidi override and
+    Markdown/HTML: JSON keeps the exact text behind \\u escapes, the rest show it inert."""
+    report = monday(day)
+    evil = replace(report.breaches[0], text=HOSTILE, operator="Оля\x1b[2J")
+    report = replace(report, breaches=(evil,), by_tag={"=tag\u202e": 1})
+    text = report_json(report)
+    assert all(line.isprintable() for line in text.splitlines())
+    data = json.loads(text)
+    assert data["breaches"][0]["text"] == HOSTILE  # the same value once parsed
+    assert data["breaches"][0]["operator"] == "Оля\x1b[2J"
+    assert "\\u202e" in text and "\\u009b" in text and "\\u001b" in text
+    assert "взлом" in text  # Cyrillic stays readable
+    csv_text = report_csv(report)
+    assert all(line.isprintable() for line in csv_text.splitlines())
+    assert "by_tag,'=tag,count,1" in csv_text.splitlines()
+    md = report_markdown(report)
+    assert all(line.isprintable() for line in md.splitlines())
+    assert "\\<img src=x onerror=alert(1)\\>" in md and " <img" not in md
+    assert "\\[жми\\](http://x)" in md and "\\*a\\*" in md
+    table = report_table(report)
+    assert all(line.isprintable() for line in table.splitlines())
+
+
 def test_markdown_and_table_read_in_russian(day: SqliteStore) -> None:
     report = monday(day)
     md = report_markdown(report)
@@ -467,7 +500,15 @@ def test_range_parsing() -> None:
     assert parse_moment("2026-11-01T09:30", now, MOSCOW, end=False) == datetime(
         2026, 11, 1, 9, 30, tzinfo=MOSCOW
     )
-    for bad in ("", "soon", "30", "0d", "2026-13-01"):
+    # A UTC time, or any offset, is a moment and not a duration, though it ends in a letter.
+    assert parse_moment("2026-11-01T09:00Z", now, MOSCOW, end=False) == datetime(
+        2026, 11, 1, 9, 0, tzinfo=UTC
+    )
+    assert parse_moment("2026-11-01T09:00+05:00", now, MOSCOW, end=True) == datetime(
+        2026, 11, 1, 4, 0, tzinfo=UTC
+    )
+    assert parse_moment("1h30m", now, MOSCOW, end=False) == now - timedelta(minutes=90)
+    for bad in ("", "soon", "30", "0d", "2026-13-01", "2026-11-01T09:00Q"):
         with pytest.raises(ValueError):
             parse_moment(bad, now, MOSCOW, end=False)
     today = date(2026, 11, 23)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import T0, make_item
+from tests.conftest import T0, FakeClock, make_item
+from triage.board import Board
 from triage.errors import StoreError
 from triage.model import Author, Column, Status
 from triage.sqlite_store import SqliteStore, open_store, sqlite_path
@@ -89,3 +90,23 @@ def test_newer_schema_is_refused(db_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="newer socialtui"):
         SqliteStore(str(db_path))
+
+
+def test_mentions_count_their_replies_whose_outcome_is_unknown(
+    store: SqliteStore, board: Board, ingest, clock: FakeClock
+) -> None:
+    """Counted from the outbox, so a later reply's state (`mentions.delivery`) cannot hide
+    an earlier reply whose outcome is unknown."""
+    first, second, quiet = ingest(
+        make_item("1", "Кофе холодный"), make_item("2", "Где заказ?"), make_item("3", "ок")
+    )
+    board.load()
+    for mention in (first, first, second):
+        board.reply(mention.id, "Разбираемся")
+        assert store.claim_reply(clock() + timedelta(minutes=1)) is not None
+    assert len(store.recover_sending()) == 3  # the app died with all three in flight
+    board.reply(first.id, "Курьер выехал")  # a later reply, queued
+    assert store.get_mentions([first.id])[0].delivery == "queued"
+    for mentions in (store.open_mentions(), store.get_mentions([quiet.id, second.id, first.id])):
+        counts = {m.id: m.unknown_replies for m in mentions}
+        assert counts == {first.id: 2, second.id: 1, quiet.id: 0}

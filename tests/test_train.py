@@ -32,6 +32,7 @@ from triage.train import (
     shop_model_path,
     train_model,
     train_with_corrections,
+    tune_negative_threshold,
 )
 from triage.training_data import Example, customer_care
 from tui import cli
@@ -321,3 +322,20 @@ def test_shop_model_path_is_one_per_config(tmp_path: Path) -> None:
     assert shop_model_path(Path("x.toml"), {"HOME": "/home/o"}).parts[:5] == (
         "/", "home", "o", ".local", "share"
     )  # fmt: skip
+
+
+def test_threshold_tuning_takes_the_highest_threshold_within_noise_of_the_best() -> None:
+    # Five complaints and five others: a complaint scores 0.3 (three of them) or 0.12 (two);
+    # the others score 0.1 (one) or 0.0.
+    examples = [Example("negative", f"n{i}", "t") for i in range(5)] + [
+        Example("neutral", f"o{i}", "t") for i in range(5)
+    ]
+    negatives = [0.3, 0.3, 0.3, 0.12, 0.12, 0.1, 0.0, 0.0, 0.0, 0.0]
+    scores = [{"negative": n, "neutral": 1 - n, "positive": 0.0} for n in negatives]
+    # At 0.10 every complaint is caught (recall 1, precision 5/6: F2 0.962); at 0.15..0.30
+    # three of five (precision 1: F2 0.652); above 0.30 none.
+    threshold, f2 = tune_negative_threshold([(scores, examples)], tolerance=0.01)
+    assert (threshold, round(f2, 3)) == (0.1, 0.962)
+    # With a tolerance wider than the gap the highest threshold near the best wins.
+    threshold, f2 = tune_negative_threshold([(scores, examples)], tolerance=0.4)
+    assert (threshold, round(f2, 3)) == (0.3, 0.652)

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from config.loader import demo_config
 from config.schema import Config, TeamConfig
+from triage.board import Board
 from triage.errors import StoreError
 from triage.model import Column, Mention, OutboxState, Status
-from triage.runtime import open_config_store
+from triage.runtime import board_settings, open_config_store
 from triage.sqlite_store import SqliteStore
+from tui.app import SocialtuiApp
 from tui.screens.composer import ComposerScreen
 from tui.screens.picker import PickerScreen
 from tui.widgets.column_view import ColumnView
+from tui.widgets.detail_pane import DetailPane
 
 from .conftest import FakeClock
 from .tui_fakes import (
@@ -416,3 +420,71 @@ async def test_acknowledge_is_not_sent_twice_to_the_same_customer(
             "warning",
         )
     assert len(outbox_texts(store, BROKEN_CUP)) == 1
+
+
+UNKNOWN_NOTE = "⚠ результат неизвестен, проверьте"
+
+
+def card_footer(app: SocialtuiApp, text: str) -> str:
+    """The footer line (age and states) of the visible card whose text starts with `text`."""
+    lines = column_lines(app, "negative")
+    start = next(i for i, line in enumerate(lines) if text in line)
+    return lines[start + 2]  # header, text, text, footer
+
+
+async def test_an_unknown_reply_stays_on_the_card_whatever_later_replies_do(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    """A reply whose outcome is unknown keeps its warning through later replies (sent,
+    queued, undone) until the operator closes the item; reopening it brings it back."""
+    board = Board(store, board_settings(config), clock)
+    board.load()
+    complaint = mention_by_text(store, COMPLAINT)
+    # The first reply: claimed, then the app died before it knew the outcome.
+    board.reply(complaint.id, "Первый ответ: разбираемся")
+    assert store.claim_reply(clock() + timedelta(minutes=1)) is not None
+    assert [e.mention_id for e in store.recover_sending()] == [complaint.id]
+    # A second reply (the next session) went out fine: the latest state is `sent`.
+    board.reply(complaint.id, "Второй ответ: курьер выехал")
+    claimed = store.claim_reply(clock() + timedelta(minutes=2))
+    assert claimed is not None
+    store.finish_reply(
+        claimed[0].id, sent_at=clock(), native_reply_id="r2", error=None, retry_at=None
+    )
+    assert mention_by_text(store, COMPLAINT).delivery == "sent"
+
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        footer = card_footer(app, COMPLAINT)
+        assert "✓ ответ" in footer and UNKNOWN_NOTE in footer, footer
+        # The detail pane says so too.
+        await pilot.press("G", "enter")
+        assert app.selected is not None and app.selected.text == COMPLAINT
+        assert UNKNOWN_NOTE in app.query_one(DetailPane).text
+        await pilot.press("enter")
+
+        # A third reply, queued: both its state and the warning show.
+        await pilot.press("r", *"Третий ответ", "ctrl+s")
+        assert not isinstance(app.screen, ComposerScreen)
+        footer = card_footer(app, COMPLAINT)
+        assert UNKNOWN_NOTE in footer and "⏳ в очереди" in footer, footer
+
+        # Taken back with `u`: the queued state goes, the warning stays.
+        await pilot.press("u")
+        assert await wait_for(pilot, lambda: "⏳" not in card_footer(app, COMPLAINT))
+        footer = card_footer(app, COMPLAINT)
+        assert UNKNOWN_NOTE in footer, footer
+
+        # The operator checked and closes the item: the card, and its warning, leave.
+        await pilot.press("G")
+        assert app.selected is not None and app.selected.text == COMPLAINT
+        await pilot.press("e")
+        assert COMPLAINT not in column_texts(app, "negative")
+        assert UNKNOWN_NOTE not in "\n".join(column_lines(app, "negative"))
+        # Reopened (undo): still not known, still said.
+        await pilot.press("u")
+        assert await wait_for(pilot, lambda: COMPLAINT in column_texts(app, "negative"))
+        assert UNKNOWN_NOTE in card_footer(app, COMPLAINT)
+    states = [entry.state for entry in store.outbox(complaint.id)]
+    assert states == [OutboxState.UNKNOWN, OutboxState.SENT, OutboxState.CANCELLED]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from config.schema import Config
+from triage.board import Board
 from triage.model import Column
-from triage.runtime import open_config_store
+from triage.runtime import board_settings, open_config_store
 from triage.sqlite_store import SqliteStore
-from triage.stats import StatsSettings
+from triage.stats import StatsSettings, TodaySummary, build_report
 from tui.screens.stats import (
     StatsScreen,
+    StatsView,
     column_chart,
     hbar,
     number,
@@ -164,6 +167,43 @@ async def test_status_bar_carries_today(config: Config, clock: FakeClock) -> Non
         assert "✓1 ⌀30 мин ✗" in app.query_one(StatusBar).render().plain
 
 
+async def test_status_bar_follows_the_operators_answers(
+    config: Config, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An acknowledgement recounts «today» at once, not at the next periodic refresh; one that
+    comes while a count is running is counted again when that count ends."""
+    monkeypatch.setattr("tui.app.TODAY_FIRST_SECONDS", 3600.0)
+    monkeypatch.setattr("tui.app.TODAY_REFRESH_SECONDS", 3600.0)
+    app = make_app(config, clock)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        count = app._count_today
+        gate = threading.Event()
+        calls: list[int] = []
+
+        def gated() -> TodaySummary:
+            calls.append(len(calls))
+            if len(calls) == 1:
+                gate.wait(5)  # the first count reads the store before the action
+                return TodaySummary(answered=0, median_first_response=None, breaches=0)
+            return count()
+
+        app._count_today = gated  # type: ignore[method-assign]
+        app.refresh_today()
+        assert await wait_for(pilot, lambda: calls == [0])
+        # The oldest complaint (three days old) comes first: acknowledge today's next one.
+        await pilot.press("j", "a")
+        assert app.today is None  # the first count is still running
+        gate.set()
+        assert await wait_for(pilot, lambda: app.today is not None and app.today.answered == 1)
+        assert calls == [0, 1]
+        bar = app.query_one(StatusBar)
+        assert await wait_for(pilot, lambda: "сегодня: отвечено 1" in bar.render().plain)
+
+        await pilot.press("u")  # undo takes the answer back, and the figure with it
+        assert await wait_for(pilot, lambda: app.today is not None and app.today.answered == 0)
+
+
 async def test_english_stats(tmp_path: Path, clock: FakeClock) -> None:
     config = make_config(tmp_path / "en.db", language="en")
     seed(config, [item("n1", "Кофе холодный", minutes_ago=5)], clock)
@@ -175,6 +215,31 @@ async def test_english_stats(tmp_path: Path, clock: FakeClock) -> None:
         assert await wait_for(pilot, lambda: screen.report is not None)
         text = screen_text(app)
         assert text.splitlines()[0].startswith(" Stats") and "Incoming 1" in text
+
+
+def test_operator_columns_line_up(config: Config, clock: FakeClock) -> None:
+    """The header is laid out by the rows' widths, in both languages, mean included."""
+    store = open_config_store(config)
+    try:
+        board = Board(store, board_settings(config), clock)
+        board.load()
+        (mention,) = [m for m in board.column(Column.NEGATIVE) if m.text == "Кофе холодный, ужас"]
+        board.reply(mention.id, "Простите")
+        settings = StatsSettings.from_board(board.settings)
+        report = build_report(store, settings, clock() - timedelta(days=1), clock(), clock())
+    finally:
+        store.close()
+    for language, mean in (("ru", "среднее"), ("en", "mean")):
+        lines = StatsView(report, Strings(language), 78).content().plain.splitlines()
+        header = next(i for i, line in enumerate(lines) if mean in line and "SLA" in line)
+        head, row = lines[header], lines[header + 1]
+        assert row.startswith("Оля") and row.endswith("100%")  # 30 min: within the hour
+        assert len(head) == len(row)
+        age = "30 мин" if language == "ru" else "30m"
+        assert head.index(mean) + len(mean) == row.rindex(age) + len(age)  # the mean column
+        for label in head.split()[1:]:
+            end = head.index(label) + len(label)
+            assert row[end - 1] != " " and (end == len(row) or row[end] == " "), label
 
 
 # -- the charts --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.message import Message
 
 from feeds.base import FeedError, FeedState, FeedStatus, FetchResult
+from triage.errors import StoreError
 from triage.model import Sentiment
 from triage.sqlite_store import SqliteStore
 from tui.messages import DeliveryChanged, FeedStatusChanged, ItemsArrived, WorkerFailed
@@ -194,3 +195,111 @@ def test_empty_fetches_post_nothing(tmp_path: Path) -> None:
     thread.join(5)
     assert not thread.is_alive()
     assert [type(m) for m in inbox.messages] == [FeedStatusChanged]
+
+
+class LockedCursorStore(SqliteStore):
+    """A store whose cursor read fails `failures` times first, as a locked store's does."""
+
+    def __init__(self, path: str, failures: int) -> None:
+        super().__init__(path)
+        self.failures = failures
+        self.reads = 0
+
+    def get_cursor(self, feed: str) -> str | None:
+        self.reads += 1
+        if self.reads <= self.failures:
+            raise StoreError("store error: database is locked")
+        return super().get_cursor(feed)
+
+
+class CountingStop(threading.Event):
+    """Waits return at once but are recorded; set after `limit` waits."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+        self.limit = limit
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        if len(self.waits) >= self.limit:
+            self.set()
+        return self.is_set()
+
+
+class StartCounting(ScriptedFeed):
+    def __init__(self) -> None:
+        super().__init__()
+        self.starts = 0
+
+    def start(self, cursor: str | None) -> None:
+        self.starts += 1
+        super().start(cursor)
+
+
+def run_locked(db: Path, failures: int, stop: CountingStop, until: int) -> tuple[Inbox, FeedLoop]:
+    feed = StartCounting()
+    feed.push(item("1", "Кофе холодный"), cursor="c2")
+    inbox = Inbox(stop, until)
+    loop = FeedLoop(
+        feed,
+        lambda: LockedCursorStore(str(db), failures),
+        KeywordClassifier(),
+        FakeClock(),
+        inbox,
+        stop,
+        fetch_timeout=0,
+    )
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    return inbox, loop
+
+
+def test_feed_loop_retries_a_failing_cursor_read_with_backoff_and_shows_the_error(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    store = SqliteStore(str(db))
+    store.ingest("demo", [], "c1", FakeClock()())  # where the last session stopped
+    store.close()
+    stop = CountingStop()
+    inbox, loop = run_locked(db, failures=4, stop=stop, until=4)
+    feed = loop.feed
+    assert isinstance(feed, StartCounting)
+    # The feed started once, from the stored cursor, after the store answered: never from
+    # the beginning while the store could not say where that is.
+    assert feed.starts == 1 and feed.started_with == "c1"
+    assert [type(m) for m in inbox.messages] == [
+        FeedStatusChanged,
+        WorkerFailed,
+        FeedStatusChanged,
+        ItemsArrived,
+    ]
+    error, live = inbox.of(FeedStatusChanged)
+    assert isinstance(error, FeedStatusChanged) and isinstance(live, FeedStatusChanged)
+    assert error.status.state is FeedState.ERROR
+    assert "database is locked" in error.status.detail
+    assert live.status.state is FeedState.LIVE
+    (failed,) = inbox.of(WorkerFailed)  # a repeating error is said once
+    assert isinstance(failed, WorkerFailed) and "database is locked" in failed.error
+    # Paced by the loop's backoff, as failing fetches are: 1, 2, 4, 8 s (± jitter).
+    assert len(stop.waits) == 4
+    for wait, expected in zip(stop.waits, (1, 2, 4, 8), strict=True):
+        assert wait is not None and expected * 0.8 <= wait <= expected * 1.2
+    arrived = inbox.of(ItemsArrived)[0]
+    assert isinstance(arrived, ItemsArrived) and arrived.mentions[0].text == "Кофе холодный"
+    assert feed.closed.is_set()
+
+
+def test_feed_loop_keeps_waiting_for_a_store_that_stays_locked(tmp_path: Path) -> None:
+    stop = CountingStop(limit=12)  # the operator quits after twelve tries
+    inbox, loop = run_locked(tmp_path / "s.db", failures=10**6, stop=stop, until=99)
+    feed = loop.feed
+    assert isinstance(feed, StartCounting)
+    assert feed.starts == 0
+    assert len(stop.waits) == 12  # still retrying when told to stop, not dead after the first
+    assert [type(m) for m in inbox.messages] == [FeedStatusChanged, WorkerFailed]
+    assert max(w or 0 for w in stop.waits) <= 60 * 1.2  # the backoff's cap
+    assert feed.closed.is_set()

@@ -2,8 +2,9 @@
 
 SLA clocks only tick while the shop is open, so a complaint that arrives on Saturday night is
 not "overdue" by Monday morning. `WorkingHours.elapsed` is on the hot path (every visible card
-each second, every item in a report), so it steps by day over cached per-day intervals and never
-by minute.
+each second), so it never steps by minute: the partial days at either end are summed from cached
+per-day intervals, and the whole weeks between them at once (a cached sum per run of weeks; a
+week without a change of UTC offset is simply the schedule's nominal week).
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ _ALWAYS_DAYS: tuple[DayPeriods, ...] = (((0, _MINUTES_PER_DAY),),) * 7
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _ONE_DAY = timedelta(days=1)
+_ONE_WEEK = timedelta(weeks=1)
+_US_PER_MINUTE = 60_000_000
+_WEEK_US = 7 * 24 * 60 * _US_PER_MINUTE
 _CACHE_LIMIT = 20_000
 
 # (start, end) instants in microseconds since the epoch, and their total length.
@@ -190,10 +194,17 @@ class WorkingHours:
     _cache: dict[tuple[tzinfo, int], _DaySpans] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+    # (tz, Monday's ordinal, number of weeks) -> working microseconds in those whole weeks.
+    _week_cache: dict[tuple[tzinfo, int, int], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _nominal_week_us: int = field(default=0, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if len(self.days) != 7:
             raise ValueError("working hours need exactly 7 days, Monday first")
+        minutes = sum(end - start for periods in self.days for start, end in periods)
+        object.__setattr__(self, "_nominal_week_us", minutes * _US_PER_MINUTE)
 
     @classmethod
     def always(cls) -> WorkingHours:
@@ -266,6 +277,15 @@ class WorkingHours:
             rendered.append(" ".join(texts))
         return rendered
 
+    def open_periods(self, day: date, tz: tzinfo) -> tuple[tuple[int, int], ...]:
+        """The shop's open periods on the local calendar `day` in `tz`, in order, as (start,
+        end) instants in microseconds since the Unix epoch: the very intervals `elapsed` sums.
+
+        DST is applied: a period across a spring-forward gap is that much shorter, one across
+        a fall-back hour that much longer, and one wholly inside a gap is left out. A period
+        ending at 24:00 ends where the next day's 00:00 begins."""
+        return self._spans(day, tz)[0]
+
     def _spans(self, day: date, tz: tzinfo) -> _DaySpans:
         key = (tz, day.toordinal())
         cached = self._cache.get(key)
@@ -282,6 +302,47 @@ class WorkingHours:
         self._cache[key] = result
         return result
 
+    def _week(self, monday: date, tz: tzinfo) -> int:
+        """Working microseconds in the local week from `monday` 00:00 to the next Monday."""
+        first = _wall_to_us(monday, 0, tz)
+        following = _wall_to_us(monday + _ONE_WEEK, 0, tz)
+        if following - first == _WEEK_US:
+            # No net change of UTC offset in the week, so (tzdata has never had two offset
+            # changes cancel out within one Monday-to-Monday week) every wall-clock minute of
+            # it happened once: the week is the schedule's nominal one.
+            return self._nominal_week_us
+        return sum(self._spans(monday + timedelta(days=i), tz)[1] for i in range(7))
+
+    def _weeks(self, monday: date, count: int, tz: tzinfo) -> int:
+        """Working microseconds in `count` whole local weeks from `monday`, cached: a card's
+        timer asks for the same run of weeks every second until another week completes."""
+        key = (tz, monday.toordinal(), count)
+        cached = self._week_cache.get(key)
+        if cached is not None:
+            return cached
+        if count == 1:
+            total = self._week(monday, tz)
+        else:
+            total = sum(self._weeks(monday + i * _ONE_WEEK, 1, tz) for i in range(count))
+        if len(self._week_cache) >= _CACHE_LIMIT:
+            self._week_cache.clear()
+        self._week_cache[key] = total
+        return total
+
+    def _day(self, day: date, tz: tzinfo, low: int, high: int) -> int:
+        """Working microseconds of the local `day` between the instants `low` and `high`."""
+        spans, day_total = self._spans(day, tz)
+        if not spans:
+            return 0
+        if spans[0][0] >= low and spans[-1][1] <= high:
+            return day_total
+        total = 0
+        for begin, finish in spans:
+            overlap = min(finish, high) - max(begin, low)
+            if overlap > 0:
+                total += overlap
+        return total
+
     def elapsed(self, start: datetime, end: datetime, tz: tzinfo) -> timedelta:
         """Working time between two aware instants, by the shop's wall clock in `tz`."""
         _require_aware(start, "start")
@@ -296,16 +357,20 @@ class WorkingHours:
         day = start.astimezone(tz).date()
         last = end.astimezone(tz).date()
         total = 0
+        # The days up to the first Monday after the start's day, one by one.
+        monday = day + timedelta(days=7 - day.weekday())
+        while day <= last and day < monday:
+            total += self._day(day, tz, low, high)
+            day += _ONE_DAY
+        # Whole weeks, each wholly after the start's day and before the end's: every instant
+        # of them lies between `low` and `high`, so each counts in full.
+        weeks = (last - day).days // 7
+        if weeks > 0:
+            total += self._weeks(day, weeks, tz)
+            day += weeks * _ONE_WEEK
+        # The rest, up to and including the end's day, one by one.
         while day <= last:
-            spans, day_total = self._spans(day, tz)
-            if spans:
-                if spans[0][0] >= low and spans[-1][1] <= high:
-                    total += day_total
-                else:
-                    for begin, finish in spans:
-                        overlap = min(finish, high) - max(begin, low)
-                        if overlap > 0:
-                            total += overlap
+            total += self._day(day, tz, low, high)
             day += _ONE_DAY
         return timedelta(microseconds=total)
 

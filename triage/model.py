@@ -177,6 +177,11 @@ class Mention:
     feed: str = ""
     # Last outbox outcome worth showing on the card ("sending", "unknown", "failed: ...").
     delivery: str | None = None
+    # Replies to this item whose outcome is unknown (the app stopped while sending them). Read
+    # from the outbox, not from `delivery`: a later reply's state must not hide one. The card
+    # warns for as long as the item is on the board; marking it done is the operator's word
+    # that it was checked.
+    unknown_replies: int = 0
 
     @property
     def is_open(self) -> bool:

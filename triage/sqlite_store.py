@@ -269,7 +269,11 @@ class SqliteStore:
             rows = self._db.execute(
                 f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE status != 'done'"
             ).fetchall()
-        return [self._mention(r) for r in rows]
+            unknown = self._unknown_replies()
+        mentions = [self._mention(r) for r in rows]
+        for mention in mentions:
+            mention.unknown_replies = unknown.get(mention.id, 0)
+        return mentions
 
     def get_mentions(self, ids: Sequence[int]) -> list[Mention]:
         if not ids:
@@ -283,7 +287,20 @@ class SqliteStore:
                     f"SELECT {_MENTION_COLUMNS} FROM mentions WHERE id IN ({marks})", chunk
                 ):
                     found[row[0]] = self._mention(row)
+                unknown = self._unknown_replies(f" AND mention_id IN ({marks})", chunk)
+                for mention_id, count in unknown.items():
+                    if mention_id in found:
+                        found[mention_id].unknown_replies = count
         return [found[i] for i in ids if i in found]
+
+    def _unknown_replies(self, where: str = "", args: Sequence[int] = ()) -> dict[int, int]:
+        """Replies whose outcome is unknown, counted per mention. Few rows, found through the
+        outbox's (state, not_before) index, so loading 40,000 open mentions stays one scan."""
+        rows = self._db.execute(
+            f"SELECT mention_id, COUNT(*) FROM outbox WHERE state=?{where} GROUP BY mention_id",
+            (OutboxState.UNKNOWN.value, *args),
+        ).fetchall()
+        return {mention_id: count for mention_id, count in rows}
 
     def author_history(self, mention: Mention, limit: int) -> list[Mention]:
         with self._errors():

@@ -143,7 +143,7 @@ class Timeline:
             last = from_ms(end_ms).astimezone(tz).date() + DAY
             while day <= last:
                 # The per-day periods WorkingHours.elapsed itself sums (microseconds).
-                for begin, end in hours._spans(day, tz)[0]:
+                for begin, end in hours.open_periods(day, tz):
                     begins.append(begin // 1000)
                     ends.append(end // 1000)
                 day += DAY
@@ -687,7 +687,7 @@ def parse_moment(text: str, now: datetime, tz: tzinfo, *, end: bool) -> datetime
     cleaned = text.strip()
     if not cleaned:
         raise ValueError("empty; use a duration like 30d or 24h, or a date like 2026-11-01")
-    if cleaned[0].isdigit() and cleaned[-1].isalpha():
+    if cleaned[0].isdigit() and cleaned[-1].isalpha() and not _DATE_MARKS.intersection(cleaned):
         duration = parse_duration(cleaned)
         if duration <= timedelta(0):
             raise ValueError(f'"{text}" is not a positive duration')
@@ -719,6 +719,8 @@ def parse_day_range(text: str, today: date) -> tuple[date, date]:
     return first, last
 
 
+# A bound with any of these is a date or a time ("2026-11-01T09:00Z"), never a duration.
+_DATE_MARKS = frozenset("-:.+T")
 _DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}\.\d{1,2}(?:\.\d{2,4})?")
 _CONNECTIVES_RE = re.compile(r"\b(?:с|со|по|до|from|to)\b", re.IGNORECASE)
 

@@ -2,9 +2,13 @@
 
 JSON is the contract (its keys are documented in README.md, "Reports"); CSV is the same
 figures in long form (section, key, metric, value) for a spreadsheet's pivot table; Markdown
-and the table are for reading, in the shop's language. Customer text only appears in the
-breach list, always through `one_line`; CSV cells that a spreadsheet would run as a formula
-are defused with a leading apostrophe.
+and the table are for reading, in the shop's language.
+
+Customer text only appears in the breach list. Every output is safe to print in a terminal:
+JSON keeps the text exact but writes every invisible or control character as a \\u escape
+(as `poll --json` does), the other formats show text through `one_line`. CSV cells that a
+spreadsheet would run as a formula are defused with a leading apostrophe; Markdown cells
+escape what would make a link, an HTML tag or emphasis in a mail client.
 """
 
 from __future__ import annotations
@@ -167,7 +171,28 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def report_json(report: Report) -> str:
-    return json.dumps(report_dict(report), ensure_ascii=False, indent=2)
+    """Cyrillic and emoji as they are; every invisible or control character (a bidi override,
+    an 8-bit CSI) as a \\u escape, so the JSON reads in a terminal as it parses."""
+    return printable_json(json.dumps(report_dict(report), ensure_ascii=False, indent=2))
+
+
+def printable_json(text: str) -> str:
+    """JSON text with each non-printable character outside the layout's own newlines written
+    as a JSON escape: the same value once parsed, nothing a terminal would act on."""
+    if all(line.isprintable() for line in text.split("\n")):
+        return text
+    return "\n".join(
+        "".join(char if char.isprintable() else _json_escape(char) for char in line)
+        for line in text.split("\n")
+    )
+
+
+def _json_escape(character: str) -> str:
+    code = ord(character)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON spells astral code points as a surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 # -- CSV ----------------------------------------------------------------------------------------
@@ -228,8 +253,10 @@ def _csv_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value  # a spreadsheet would run it as a formula
+    if isinstance(value, str):
+        value = one_line(value)  # tags, names and teams are typed by people too
+        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value  # a spreadsheet would run it as a formula
     return value
 
 
@@ -419,6 +446,7 @@ def _sections(report: Report, language: str) -> tuple[list[str], list[Table]]:
                 text["answered"],
                 text["median"],
                 text["p90"],
+                text["mean"],
                 "SLA",
                 text["actions"],
             ),
@@ -428,6 +456,7 @@ def _sections(report: Report, language: str) -> tuple[list[str], list[Table]]:
                     str(o.first_response.count),
                     age(o.first_response.median),
                     age(o.first_response.p90),
+                    age(o.first_response.mean),
                     _percent(_ratio(o.sla.within_breach, o.sla.answered)),
                     " ".join(f"{k}:{n}" for k, n in o.actions.items()),
                 )
@@ -536,8 +565,13 @@ def report_markdown(report: Report, language: str = "ru") -> str:
     return "\n".join(lines) + "\n"
 
 
+# Backslash-escaped in Markdown cells: the table's own bar, and what would turn customer text
+# into a link or an image ([...]), an HTML tag or entity (<, &), code or emphasis.
+_MD_SPECIAL = str.maketrans({char: "\\" + char for char in "\\|<>[]*_`~&"})
+
+
 def _md(cell: str) -> str:
-    return cell.replace("\\", "\\\\").replace("|", "\\|")
+    return cell.translate(_MD_SPECIAL)
 
 
 def report_table(report: Report, language: str = "ru") -> str:

@@ -83,6 +83,9 @@ class BoardActions(App[None]):
     def wake_outbox(self) -> None:
         raise NotImplementedError
 
+    def refresh_today(self) -> None:
+        raise NotImplementedError
+
     # -- helpers ------------------------------------------------------------------------------
 
     def report_error(self, exc: BaseException) -> None:
@@ -164,6 +167,7 @@ class BoardActions(App[None]):
             self._say("note.replied", seconds=self._undo_seconds())
             self.wake_outbox()
             self.reload(follow_selected=False)
+            self.refresh_today()
             return True
 
         def keep_draft(text: str) -> None:
@@ -198,6 +202,7 @@ class BoardActions(App[None]):
         self._say("note.acknowledged", seconds=self._undo_seconds(), text=one_line(entry.text, 80))
         self.wake_outbox()
         self.reload(follow_selected=False)
+        self.refresh_today()
 
     def action_tag(self) -> None:
         mention = self._target()
@@ -247,6 +252,7 @@ class BoardActions(App[None]):
                 self._say("note.redirected", team=team)
             self.wake_outbox()
             self.reload(follow_selected=False)
+            self.refresh_today()
 
         self.push_screen(
             PickerScreen(
@@ -265,6 +271,7 @@ class BoardActions(App[None]):
         if self._run(lambda: self.board.done(mention.id)) is not None:
             self._say("note.done")
             self.reload(follow_selected=False)
+            self.refresh_today()
 
     def snooze_until(self, choice: str) -> datetime:
         now = self.clock()
@@ -349,6 +356,7 @@ class BoardActions(App[None]):
             self._show_selection()
         else:
             self.reload()
+        self.refresh_today()
 
     # -- board-wide -----------------------------------------------------------------------------
 

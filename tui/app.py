@@ -61,6 +61,7 @@ PALETTE_ACTIONS = frozenset({"command_palette", "app.command_palette"})
 # time a moment after start-up so that it does not compete with the first paint.
 TODAY_REFRESH_SECONDS = 30.0
 TODAY_FIRST_SECONDS = 1.0
+_FINISHED = frozenset({WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED})
 
 
 def localised_bindings(bindings: BindingsMap, strings: Strings) -> BindingsMap:
@@ -117,6 +118,7 @@ class SocialtuiApp(BoardActions, App[None]):
         self._stop = threading.Event()
         self.collector = IdleCollector()
         self.today: TodaySummary | None = None
+        self._today_stale = False  # an action came while a count ran: count again after it
         self._outbox_wake = threading.Event()
         self._views = [
             ColumnView(column, self.board, self.strings, self.team_titles, id=column.value)
@@ -330,11 +332,16 @@ class SocialtuiApp(BoardActions, App[None]):
 
     def refresh_today(self) -> None:
         """Recount today's answered items, median first response and breaches, off the UI
-        thread, on a connection of its own."""
+        thread, on a connection of its own: every TODAY_REFRESH_SECONDS, and after each
+        action that changes them, so the status bar follows the operator's answers."""
         if not self.is_running:
             return
         if any(worker.group == "today" and worker.is_running for worker in self.workers):
-            return  # a slow store: let the last count finish rather than pile up threads
+            # A slow store: let the running count finish rather than pile up threads, then
+            # count once more, since it may have read the store before this action.
+            self._today_stale = True
+            return
+        self._today_stale = False
         self.run_worker(
             self._count_today, name="today", group="today", thread=True, exit_on_error=False
         )
@@ -357,6 +364,8 @@ class SocialtuiApp(BoardActions, App[None]):
         if event.state is WorkerState.SUCCESS and worker.result is not None:
             self.today = worker.result
             self._refresh_chrome()
+        if event.state in _FINISHED and self._today_stale:
+            self.refresh_today()
 
     def wake_outbox(self) -> None:
         self._outbox_wake.set()

@@ -138,21 +138,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except ConfigError as exc:
-        print(f"socialtui: {exc}", file=sys.stderr)
+        print(f"socialtui: {safe_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except SocialtuiError as exc:
         if args.debug:
             raise
-        print(f"socialtui: {exc}", file=sys.stderr)
+        print(f"socialtui: {safe_line(exc)}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_FAILURE
     except Exception as exc:
         if args.debug:
             raise
-        print(f"socialtui: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(
+            f"socialtui: unexpected error: {type(exc).__name__}: {safe_line(exc)}", file=sys.stderr
+        )
         print("socialtui: run again with --debug for details", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def safe_line(text: object) -> str:
+    """Text from outside (a server's error, a customer's message or name, an exception that
+    may quote either) as one line a terminal only displays: escape sequences, controls, bidi
+    and invisible characters removed (triage.sanitize.one_line). Imported here, not at the
+    top, so that `--version` and `init` do not pay for building its tables."""
+    from triage.sanitize import one_line
+
+    return one_line(str(text))
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -221,7 +233,7 @@ def _check(config: Config) -> int:
     failed = False
     try:
         for feed_config in config.feeds:
-            label = f"{feed_config.name} ({feed_config.type})"
+            label = safe_line(f"{feed_config.name} ({feed_config.type})")
             try:
                 feed = create_feed(feed_config.type, feed_config.name, feed_config.options)
                 try:
@@ -230,12 +242,13 @@ def _check(config: Config) -> int:
                 finally:
                     feed.close()
             except FeedError as exc:
-                print(f"  {label}: FAILED: {exc}")
+                print(f"  {label}: FAILED: {safe_line(exc)}")
                 failed = True
                 continue
             bad = status.state in (FeedState.AUTH_FAILED, FeedState.ERROR)
             failed = failed or bad
-            detail = f": {status.detail}" if status.detail else ""
+            # A feed's detail can quote its server (an error description, the bot's name).
+            detail = f": {safe_line(status.detail)}" if status.detail else ""
             print(f"  {label}: {status.state.value}{detail}")
     finally:
         store.close()
@@ -252,26 +265,30 @@ def _poll(config: Config, timeout: float, as_json: bool) -> int:
     failures = 0
     try:
         for feed_config in config.feeds:
+            name = safe_line(feed_config.name)
             feed = create_feed(feed_config.type, feed_config.name, feed_config.options)
             try:
                 feed.start(store.get_cursor(feed_config.name))
                 result = feed.fetch(timeout)
             except FeedError as exc:
-                print(f"socialtui: {feed_config.name}: {exc}", file=sys.stderr)
+                print(f"socialtui: {name}: {safe_line(exc)}", file=sys.stderr)
                 failures += 1
                 continue
             finally:
                 feed.close()
             if result.skipped:
                 print(
-                    f"socialtui: {feed_config.name}: skipped {result.skipped} malformed record(s)",
+                    f"socialtui: {name}: skipped {result.skipped} malformed record(s)",
                     file=sys.stderr,
                 )
             for mention in ingestor.ingest(feed_config.name, result):
                 if as_json:
+                    # Lossless for scripts: every invisible or control character is a \u
+                    # escape (json_line), so none reaches the terminal as itself.
                     print(json_line(_mention_json(mention)))
                 else:
-                    print(f"{mention.column.value:<9} {mention.network:<8} {mention.text!r}")
+                    network = safe_line(mention.network)
+                    print(f"{mention.column.value:<9} {network:<8} {safe_line(mention.text)}")
     finally:
         store.close()
     return EXIT_FAILURE if failures else EXIT_OK

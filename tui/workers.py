@@ -16,7 +16,7 @@ from datetime import datetime
 
 from textual.message import Message
 
-from feeds.base import Feed, FeedError, FeedStatus, FetchResult
+from feeds.base import Feed, FeedError, FeedState, FeedStatus, FetchResult
 from triage.ingest import Classifier, Ingestor
 from triage.model import Mention
 from triage.outbox import OutboxSender
@@ -108,7 +108,19 @@ class FeedLoop:
     def _start(self, store: Store) -> bool:
         while not self.stop.is_set():
             try:
-                self.feed.start(store.get_cursor(self.feed.name))
+                cursor = store.get_cursor(self.feed.name)
+            except Exception as exc:
+                # A locked or failing store: the feed cannot start without knowing where it
+                # stopped (from the beginning would re-read, or confirm, what is not stored).
+                # Say so and try again, paced like a failing fetch.
+                log.warning("feed %s: cannot read its cursor: %s", self.feed.name, exc)
+                error = f"{type(exc).__name__}: {exc}"
+                self._report(FeedStatus(FeedState.ERROR, f"cannot read the stored cursor: {error}"))
+                self._fail(error)
+                self.stop.wait(self.backoff.next())
+                continue
+            try:
+                self.feed.start(cursor)
             except FeedError as exc:
                 self._report(exc.status)
                 self._fail(str(exc))

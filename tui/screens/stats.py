@@ -377,14 +377,21 @@ class StatsView:
         parts = self.title("stats.section.operators")
         if not self.report.operators:
             return [*parts, (self.strings.get("stats.none") + "\n", "$text-muted")]
-        parts.append((self.strings.get("stats.operators.header") + "\n", "$text-muted"))
+        # One word per column: the header is laid out by the same widths as the rows.
+        header = self.strings.get("stats.operators.header").split()
+        parts.append((_operator_row(*header) + "\n", "$text-muted"))
         for o in self.report.operators:
             kept = o.sla.within_breach / o.sla.answered if o.sla.answered else None
-            parts.append(
-                f"{one_line(o.operator, 18):<18} {self.n(o.first_response.count):>9}"
-                f" {self.age(o.first_response.median):>9} {self.age(o.first_response.p90):>8}"
-                f" {percent(kept):>5}\n"
+            first = o.first_response
+            row = _operator_row(
+                one_line(o.operator, 18),
+                self.n(first.count),
+                self.age(first.median),
+                self.age(first.p90),
+                self.age(first.mean),
+                percent(kept),
             )
+            parts.append(row + "\n")
         return parts
 
     def spikes(self) -> Parts:
@@ -421,6 +428,11 @@ class StatsView:
             more = self.strings.get("stats.more", count=self.n(r.sla.breaches - BREACHES_SHOWN))
             parts.append((more + "\n", "$text-muted"))
         return parts
+
+
+def _operator_row(name: str, answered: str, median: str, p90: str, mean: str, kept: str) -> str:
+    name += " " * max(0, 18 - cell_len(name))  # an emoji in a name takes two cells
+    return f"{name} {answered:>9} {median:>9} {p90:>8} {mean:>9} {kept:>5}"
 
 
 def _alarm(count: int) -> str:

@@ -113,6 +113,9 @@ def state_labels(
         labels.append((strings.get("card.replied"), False))
     elif mention.status is Status.ACKNOWLEDGED:
         labels.append((strings.get("card.acknowledged"), False))
+    if mention.unknown_replies and mention.delivery != "unknown":
+        # An earlier reply's outcome is unknown: a later reply's state must not hide that.
+        labels.append((strings.get("card.unknown"), True))
     delivery = delivery_label(mention.delivery, strings)
     if delivery is not None:
         labels.append(delivery)

@@ -27,7 +27,14 @@ _CACHE_LIMIT = 256
 
 def _fingerprint(mention: Mention) -> tuple[object, ...]:
     # Everything an action can change on a card; text and author never change.
-    return (mention.status, mention.tags, mention.team, mention.delivery, mention.column)
+    return (
+        mention.status,
+        mention.tags,
+        mention.team,
+        mention.delivery,
+        mention.unknown_replies,
+        mention.column,
+    )
 
 
 class ColumnView(ScrollView, can_focus=False):
