@@ -52,7 +52,7 @@ TemplateConfig = Template
 class SentimentConfig:
     model: str = "bundled"  # "bundled" | "dostoevsky" | a path to a fastText model
     # Negative wins when P(negative) >= this; operators want recall (docs/sentiment-notes).
-    negative_threshold: float = 0.2
+    negative_threshold: float = 0.25
 
 
 @dataclass(frozen=True, slots=True)

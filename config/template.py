@@ -32,7 +32,7 @@ hours = "mon-fri 09:00-21:00, sat-sun 10:00-18:00"
 
 [sentiment]
 model = "bundled"               # "bundled", "dostoevsky", or the path of a fastText model
-negative_threshold = 0.2       # 0..1; lower sends more items to the complaints column
+negative_threshold = 0.25      # 0..1; lower sends more items to the complaints column
 
 [ui]
 bell = true                     # ring the terminal bell when a complaint arrives

@@ -31,12 +31,13 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeGuard
 
 import httpx
 
+from feeds.backoff import Backoff
 from feeds.base import (
     Feed,
     FeedError,
@@ -75,6 +76,8 @@ _READ_SLACK = 10.0
 _SEND_TIMEOUT = 20.0
 _BACKOFF_FIRST = 1.0
 _BACKOFF_MAX = 60.0
+# ±20 % so that many installations do not hammer Telegram in step after an outage.
+_BACKOFF_JITTER = 0.2
 # A 409 needs a human (delete the webhook, stop the other poller): retry, but rarely.
 _CONFLICT_DELAY = 30.0
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -107,26 +110,6 @@ class _Batch:
     items: list[IncomingItem]
     next_offset: int
     skipped: int
-
-
-@dataclass(slots=True)
-class _Backoff:
-    first: float
-    limit: float
-    rng: random.Random
-    delay: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.delay = self.first
-
-    def next(self) -> float:
-        delay = self.delay
-        self.delay = min(self.limit, self.delay * 2)
-        # ±20 % so that many installations do not hammer Telegram in step after an outage.
-        return delay * self.rng.uniform(0.8, 1.2)
-
-    def reset(self) -> None:
-        self.delay = self.first
 
 
 class _TokenTransport(httpx.BaseTransport):
@@ -224,7 +207,9 @@ class TelegramFeed:
         self._now = now
         self._send_timeout = send_timeout
         self._conflict_delay = conflict_delay
-        self._backoff = _Backoff(backoff_first, backoff_max, rng or random.Random())
+        self._backoff = Backoff(
+            backoff_first, backoff_max, jitter=_BACKOFF_JITTER, rng=rng or random.Random()
+        )
         self._poll_client = self._client(read=poll_timeout + read_slack)
         self._send_client = self._client(read=send_timeout)
 

@@ -863,31 +863,9 @@ VK_FROM = 990_000_000
 
 def vk_dm(n: int) -> dict[str, Any]:
     """A message_new event from VK user VK_FROM + n (as the fake VK's tests shape them)."""
-    from .fakes.vk_server import GROUP_ID
+    from .fakes.vk_server import message_new
 
-    return {
-        "group_id": GROUP_ID,
-        "type": "message_new",
-        "event_id": f"{n:040x}",
-        "v": "5.199",
-        "object": {
-            "message": {
-                "date": 1_795_423_200 + n,
-                "from_id": VK_FROM + n,
-                "id": 5000 + n,
-                "out": 0,
-                "attachments": [],
-                "conversation_message_id": 400 + n,
-                "fwd_messages": [],
-                "important": False,
-                "is_hidden": False,
-                "peer_id": VK_FROM + n,
-                "random_id": 0,
-                "text": TEXTS[n % len(TEXTS)].format(n=f"vk{n}"),
-            },
-            "client_info": {"button_actions": ["text"], "keyboard": True, "lang_id": 0},
-        },
-    }
+    return message_new(n, TEXTS[n % len(TEXTS)].format(n=f"vk{n}"), VK_FROM + n)
 
 
 class VkNetwork(Network):

@@ -11,7 +11,9 @@ from feeds import create_feed
 from feeds.base import Feed, FeedError, FeedState
 from feeds.demo import BACKLOG_SIZE, MAX_INTERVAL, MIN_INTERVAL, DemoFeed, native_id
 from feeds.demo_script import AUTHORS, POSTS, SCRIPT, SHOP_NAME
-from triage.model import Column, IncomingItem, Kind, Label, Mention, Sentiment
+from triage.model import Column, IncomingItem, Kind
+
+from .feed_helpers import mention_for
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 CITIES = {"Москва", "Санкт-Петербург", "Казань", "Екатеринбург", "Новосибирск"}
@@ -210,21 +212,9 @@ def test_unreadable_cursor_starts_over() -> None:
 
 
 def test_reply_describe_close() -> None:
-    feed, clock = make_feed()
+    feed, _ = make_feed()
     feed.start(None)
-    item = feed.fetch(1.0).items[0]
-    mention = Mention(
-        id=1,
-        network=item.network,
-        native_id=item.native_id,
-        kind=item.kind,
-        author=item.author,
-        text=item.text,
-        created_at=item.created_at,
-        received_at=clock.now,
-        sentiment=Sentiment(Label.NEGATIVE, {}),
-        column=Column.NEGATIVE,
-    )
+    mention = mention_for(feed.fetch(1.0).items[0])
     assert feed.reply(mention, "Извините!", "rk-9").native_reply_id == "demo-reply-rk-9"
     status = feed.describe()
     assert status.state is FeedState.LIVE

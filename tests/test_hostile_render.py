@@ -28,7 +28,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
-from rich.style import Style
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -45,13 +44,13 @@ from tui.screens.composer import ComposerScreen
 from tui.screens.filter_input import FilterScreen
 from tui.screens.picker import PickerScreen
 from tui.strings import Strings
-from tui.widgets.card import CardFrame, CardStyles, plain_lines, render_card
+from tui.widgets.card import CardFrame, plain_lines, render_card
 from tui.widgets.column_view import ColumnView
 from tui.widgets.detail_pane import MAX_DETAIL_CHARS, DetailPane, detail_content
 from tui.widgets.status_bar import BoardSummary, summary_line
 
 from .conftest import T0, FakeClock
-from .tui_fakes import item, make_app, make_config, seed, wait_for
+from .tui_fakes import PLAIN_STYLES, WIDE, RecordingApp, item, make_app, make_config, seed, wait_for
 
 # (id, payload). The markup ones are printable text that must show exactly as written.
 HOSTILE: list[tuple[str, str]] = [
@@ -97,22 +96,7 @@ FORBIDDEN = re.compile(
 )
 DISTINCTIVE = ("pwned", "evil.example", "cHduZWQ", "544e")
 
-WIDE = (160, 48)
 RU = Strings("ru")
-PLAIN = Style()
-STYLES = CardStyles(
-    base=PLAIN,
-    selected=PLAIN,
-    badge=PLAIN,
-    author=PLAIN,
-    meta=PLAIN,
-    text=PLAIN,
-    tag=PLAIN,
-    state=PLAIN,
-    warning=PLAIN,
-    marker=PLAIN,
-    ages={level: PLAIN for level in AgeLevel},
-)
 
 
 def assert_safe(text: str, *, newlines: bool = False) -> None:
@@ -173,7 +157,7 @@ def hostile_mention(text: str, **changes: object) -> Mention:
 def test_card_shows_every_field_safely(payload: str, width: int) -> None:
     mention = hostile_mention(payload)
     frame = CardFrame(width, "12 мин", AgeLevel.WARN, selected=True, active=True)
-    strips = render_card(mention, frame, STYLES, RU, {})
+    strips = render_card(mention, frame, PLAIN_STYLES, RU, {})
     for strip in strips:
         assert strip.cell_length == width
         assert_safe("".join(segment.text for segment in strip))
@@ -263,6 +247,13 @@ def seed_hostile(config: Config, clock: FakeClock) -> None:
     seed(config, items, clock)
 
 
+def hostile_app(tmp_path: Path, clock: FakeClock) -> RecordingApp:
+    """The board over `hostile_config`, seeded with one mention per hostile payload."""
+    config = hostile_config(tmp_path)
+    seed_hostile(config, clock)
+    return make_app(config, clock)
+
+
 async def visit_every_card(pilot: Pilot[None], app: SocialtuiApp) -> list[str]:
     """Open the detail pane and step through every card of every column, checking the whole
     screen at each step. Returns everything painted, for the literal checks."""
@@ -281,9 +272,7 @@ async def visit_every_card(pilot: Pilot[None], app: SocialtuiApp) -> list[str]:
 async def test_board_paints_hostile_mentions_safely_and_literally(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    config = hostile_config(tmp_path)
-    seed_hostile(config, clock)
-    app = make_app(config, clock)
+    app = hostile_app(tmp_path, clock)
     async with app.run_test(size=WIDE, notifications=True) as pilot:
         await pilot.pause()
         first = assert_screen_safe(app)
@@ -297,9 +286,7 @@ async def test_board_paints_hostile_mentions_safely_and_literally(
 
 
 async def test_pickers_composer_and_pastes_are_safe(tmp_path: Path, clock: FakeClock) -> None:
-    config = hostile_config(tmp_path)
-    seed_hostile(config, clock)
-    app = make_app(config, clock)
+    app = hostile_app(tmp_path, clock)
     async with app.run_test(size=WIDE, notifications=True) as pilot:
         await pilot.pause()
         # Tags: config tags and the mention's own.
@@ -355,9 +342,7 @@ async def test_pickers_composer_and_pastes_are_safe(tmp_path: Path, clock: FakeC
 async def test_notifications_are_sanitised_whoever_sends_them(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    config = hostile_config(tmp_path)
-    seed_hostile(config, clock)
-    app = make_app(config, clock)
+    app = hostile_app(tmp_path, clock)
     async with app.run_test(size=WIDE, notifications=True) as pilot:
         await pilot.pause()
         # A feed error quoting the server's own words, as the worker posts it.

@@ -16,15 +16,9 @@ import feeds.jsonl as jsonl_module
 from feeds import create_feed
 from feeds.base import Feed, FeedError, FeedState
 from feeds.jsonl import JsonlFeed, RecordError, parse_record
-from triage.model import (
-    Author,
-    Column,
-    IncomingItem,
-    Kind,
-    Label,
-    Mention,
-    Sentiment,
-)
+from triage.model import Author, IncomingItem, Kind
+
+from .feed_helpers import mention_for
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 DATA = Path(__file__).parent / "data"
@@ -53,21 +47,6 @@ def ids(items: list[IncomingItem]) -> list[str]:
 
 def make_feed(path: Path, **kwargs: Any) -> JsonlFeed:
     return JsonlFeed("events", path, now=lambda: NOW, poll_interval=0.01, **kwargs)
-
-
-def mention_for(item: IncomingItem) -> Mention:
-    return Mention(
-        id=1,
-        network=item.network,
-        native_id=item.native_id,
-        kind=item.kind,
-        author=item.author,
-        text=item.text,
-        created_at=item.created_at,
-        received_at=NOW,
-        sentiment=Sentiment(Label.NEUTRAL, {}),
-        column=Column.NEUTRAL,
-    )
 
 
 # -- parse_record ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from textual.message import Message
 
+from feeds.backoff import Backoff
 from feeds.base import FeedState
 from feeds.telegram import TelegramFeed
 from feeds.vk import Pacing, Problem, VkCallError, _Backoff
@@ -25,7 +26,7 @@ from feeds.x import XFeed
 from triage.secret import Secret
 from triage.sqlite_store import SqliteStore
 from tui.messages import FeedStatusChanged, ItemsArrived
-from tui.workers import JITTER, Backoff, FeedLoop, OutboxLoop
+from tui.workers import JITTER, FeedLoop, OutboxLoop
 
 from .conftest import FakeClock, KeywordClassifier
 from .crash_helpers import (

@@ -19,6 +19,7 @@ import pytest
 from textual.message import Message
 
 from config.schema import Config
+from feeds.backoff import Backoff
 from feeds.base import FetchResult
 from triage.board import Board
 from triage.errors import StoreError
@@ -28,7 +29,7 @@ from triage.sqlite_store import SqliteStore
 from tui import app as app_module
 from tui.messages import FeedStatusChanged, ItemsArrived, WorkerFailed
 from tui.screens.composer import ComposerScreen
-from tui.workers import Backoff, FeedLoop, OutboxLoop
+from tui.workers import FeedLoop, OutboxLoop
 
 from .conftest import SETTINGS, FakeClock, KeywordClassifier, make_item
 from .crash_helpers import NETWORKS, Network, check_actions_agree, snapshot

@@ -8,7 +8,6 @@ import itertools
 import json
 import logging
 import random
-import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +29,7 @@ from feeds.telegram_parse import (
 )
 from triage.board import Board
 from triage.ingest import Ingestor
-from triage.model import Author, Column, IncomingItem, Kind, Label, Mention, OutboxState, Sentiment
+from triage.model import Author, Column, IncomingItem, Kind, OutboxState
 from triage.outbox import OutboxSender
 from triage.secret import Secret
 from triage.sqlite_store import SqliteStore
@@ -42,6 +41,7 @@ from .fakes.telegram_server import (
     Scripted,
     running_fake,
 )
+from .feed_helpers import closed_port, mention_for
 
 TOKEN = "7000000001:AAH-s3cret_Tok3n-0123456789abcdefXYZ"
 SECRET_PART = TOKEN.split(":", 1)[1]
@@ -142,23 +142,6 @@ def wait_state(feed: TelegramFeed, state: FeedState, timeout: float = 5.0) -> No
         feed.fetch(0.05)
 
 
-def mention_for(item: IncomingItem, mention_id: int = 1) -> Mention:
-    return Mention(
-        id=mention_id,
-        network=item.network,
-        native_id=item.native_id,
-        kind=item.kind,
-        author=item.author,
-        text=item.text,
-        created_at=item.created_at,
-        received_at=NOW,
-        sentiment=Sentiment(Label.NEUTRAL, {}),
-        column=Column.NEUTRAL,
-        route=dict(item.route),
-        feed=item.feed,
-    )
-
-
 def parse(update: dict[str, Any], roots: ThreadRoots | None = None, **scope: Any) -> Any:
     return parse_update(
         update,
@@ -167,13 +150,6 @@ def parse(update: dict[str, Any], roots: ThreadRoots | None = None, **scope: Any
         roots=roots if roots is not None else ThreadRoots(),
         feed="tg",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # -- parsing (pure) ----------------------------------------------------------------------------
@@ -630,7 +606,7 @@ def test_wrong_token_against_the_fake_is_auth_failed(make_feed: MakeFeed) -> Non
 
 
 def test_unreachable_server_fails_start_retryably(make_feed: MakeFeed) -> None:
-    feed = make_feed(api_base=f"http://127.0.0.1:{free_port()}")
+    feed = make_feed(api_base=f"http://127.0.0.1:{closed_port()}")
     with pytest.raises(FeedError, match=r"cannot reach 127\.0\.0\.1") as raised:
         feed.start(None)
     assert raised.value.retryable
@@ -845,7 +821,7 @@ def test_reply_after_close_is_not_sent(tg: FakeTelegram, make_feed: MakeFeed) ->
 
 
 def test_reply_when_telegram_is_unreachable_is_retryable(make_feed: MakeFeed) -> None:
-    feed = make_feed(api_base=f"http://127.0.0.1:{free_port()}")
+    feed = make_feed(api_base=f"http://127.0.0.1:{closed_port()}")
     with pytest.raises(FeedError, match="not sent") as raised:
         feed.reply(mention_for(parse(DM)), "Ответ", "socialtui-9")
     assert raised.value.retryable
@@ -896,7 +872,7 @@ def test_token_never_appears_in_logs_errors_or_status(
             feed.reply(mention_for(parse(DM)), "Ответ", "k")
         except FeedError as exc:
             remember(exc)
-    dead = make_feed(api_base=f"http://127.0.0.1:{free_port()}")
+    dead = make_feed(api_base=f"http://127.0.0.1:{closed_port()}")
     for action in (lambda: dead.start(None), lambda: dead.reply(mention_for(parse(DM)), "x", "k")):
         try:
             action()

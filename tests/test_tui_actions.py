@@ -24,9 +24,15 @@ from tui.widgets.detail_pane import DetailPane
 
 from .conftest import FakeClock
 from .tui_fakes import (
+    COMPLAINT,
+    LATE_PACKING,
+    NARROW,
+    QUESTION,
+    WIDE,
     ScriptedFeed,
     column_lines,
     column_texts,
+    complaints,
     item,
     make_app,
     make_config,
@@ -35,13 +41,7 @@ from .tui_fakes import (
     wait_for,
 )
 
-NARROW = (80, 24)
-WIDE = (160, 48)
-
-COMPLAINT = "Кофе опять холодный, ужас"
-LATE_PACKING = "Плохо упаковали заказ"
 BROKEN_CUP = "Стакан протёк, плохо"
-QUESTION = "Во сколько открываетесь завтра?"
 
 
 @pytest.fixture
@@ -50,15 +50,7 @@ def config(tmp_path: Path, clock: FakeClock) -> Config:
     seed(
         config,
         [
-            item("n1", COMPLAINT, minutes_ago=90),
-            item(
-                "n2",
-                LATE_PACKING,
-                minutes_ago=30,
-                name="Мария Смирнова",
-                handle="masha",
-                author_id="u2",
-            ),
+            *complaints(),
             item("n3", BROKEN_CUP, minutes_ago=10, name="Олег", author_id="u3"),
             item("q1", QUESTION, minutes_ago=5, name="Пётр", author_id="u4"),
         ],

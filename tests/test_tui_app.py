@@ -25,9 +25,15 @@ from tui.widgets.status_bar import StatusBar
 
 from .conftest import FakeClock
 from .tui_fakes import (
+    COMPLAINT,
+    LATE_PACKING,
+    NARROW,
+    QUESTION,
+    WIDE,
     ScriptedFeed,
     column_lines,
     column_texts,
+    complaints,
     item,
     make_app,
     make_config,
@@ -36,12 +42,6 @@ from .tui_fakes import (
     wait_for,
 )
 
-NARROW = (80, 24)
-WIDE = (160, 48)
-
-COMPLAINT = "Кофе опять холодный, ужас"
-LATE_PACKING = "Плохо упаковали заказ"
-QUESTION = "Во сколько открываетесь завтра?"
 NEUTRAL = "Зашёл за капучино"
 THANKS = "Спасибо, очень вкусно!"
 
@@ -56,15 +56,7 @@ def seeded(config: Config, clock: FakeClock) -> Config:
     seed(
         config,
         [
-            item("n1", COMPLAINT, minutes_ago=90),
-            item(
-                "n2",
-                LATE_PACKING,
-                minutes_ago=30,
-                name="Мария Смирнова",
-                handle="masha",
-                author_id="u2",
-            ),
+            *complaints(),
             item("q1", QUESTION, minutes_ago=5, name="Пётр", author_id="u3"),
             item("z1", NEUTRAL, minutes_ago=3, name="Анна", author_id="u4", network="telegram"),
             item("p1", THANKS, minutes_ago=1, name="Олег", author_id="u5", network="x"),

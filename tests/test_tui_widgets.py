@@ -6,8 +6,6 @@ from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from rich.style import Style
-
 from feeds.base import FeedState, FeedStatus
 from triage.board import AgeLevel
 from triage.model import Author, Column, Kind, Label, Mention, Sentiment, Status
@@ -17,7 +15,6 @@ from tui.strings import STRINGS, Strings
 from tui.widgets.card import (
     CARD_HEIGHT,
     CardFrame,
-    CardStyles,
     format_followers,
     plain_lines,
     render_card,
@@ -27,23 +24,10 @@ from tui.widgets.column_tabs import tabs_line
 from tui.widgets.status_bar import BoardSummary, summary_line
 
 from .conftest import T0
+from .tui_fakes import PLAIN_STYLES
 
 RU = Strings("ru")
 EN = Strings("en")
-PLAIN = Style()
-STYLES = CardStyles(
-    base=PLAIN,
-    selected=PLAIN,
-    badge=PLAIN,
-    author=PLAIN,
-    meta=PLAIN,
-    text=PLAIN,
-    tag=PLAIN,
-    state=PLAIN,
-    warning=PLAIN,
-    marker=PLAIN,
-    ages={level: PLAIN for level in AgeLevel},
-)
 TEAMS = {"delivery": "Доставка"}
 
 
@@ -65,7 +49,7 @@ def mention(text: str = "Кофе холодный", **changes: object) -> Menti
 
 def card(m: Mention, level: AgeLevel = AgeLevel.OK, width: int = 60) -> list[str]:
     frame = CardFrame(width, "12 мин", level, selected=False, active=False)
-    return plain_lines(render_card(m, frame, STYLES, RU, TEAMS))
+    return plain_lines(render_card(m, frame, PLAIN_STYLES, RU, TEAMS))
 
 
 def test_card_has_fixed_height_and_width() -> None:
@@ -110,7 +94,7 @@ def test_card_state_line_shows_redirect_tags_and_delivery() -> None:
 
 def test_selected_card_has_a_marker_in_the_gutter() -> None:
     frame = CardFrame(40, "1 мин", AgeLevel.OK, selected=True, active=True)
-    lines = plain_lines(render_card(mention(), frame, STYLES, RU, TEAMS))
+    lines = plain_lines(render_card(mention(), frame, PLAIN_STYLES, RU, TEAMS))
     assert all(line.startswith("▌") for line in lines[:4])
     assert not lines[4].strip()
 

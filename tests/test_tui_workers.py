@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from textual.message import Message
 
+from feeds.backoff import Backoff
 from feeds.base import FeedError, FeedState, FeedStatus, FetchResult
 from triage.errors import StoreError
+from triage.ingest import Classifier
 from triage.model import Sentiment
 from triage.sqlite_store import SqliteStore
+from triage.store import Store
 from tui.messages import DeliveryChanged, FeedStatusChanged, ItemsArrived, WorkerFailed
-from tui.workers import Backoff, FeedLoop, OutboxLoop
+from tui.workers import FeedLoop, OutboxLoop
 
 from .conftest import FakeClock, KeywordClassifier
 from .tui_fakes import ScriptedFeed, item
@@ -63,12 +66,18 @@ def no_wait_stop() -> threading.Event:
     return Instant()
 
 
-def run_feed(feed: ScriptedFeed, db: Path, until: int, classifier=None) -> Inbox:  # type: ignore[no-untyped-def]
-    stop = no_wait_stop()
+def run_loop(
+    feed: ScriptedFeed,
+    open_store: Callable[[], Store],
+    stop: threading.Event,
+    until: int,
+    classifier: Classifier | None = None,
+) -> tuple[Inbox, FeedLoop]:
+    """Run a FeedLoop on a thread until it stops: the inbox sets `stop` at `until` messages."""
     inbox = Inbox(stop, until)
     loop = FeedLoop(
         feed,
-        lambda: SqliteStore(str(db)),
+        open_store,
         classifier or KeywordClassifier(),
         FakeClock(),
         inbox,
@@ -79,6 +88,13 @@ def run_feed(feed: ScriptedFeed, db: Path, until: int, classifier=None) -> Inbox
     thread.start()
     thread.join(10)
     assert not thread.is_alive()
+    return inbox, loop
+
+
+def run_feed(
+    feed: ScriptedFeed, db: Path, until: int, classifier: Classifier | None = None
+) -> Inbox:
+    inbox, _ = run_loop(feed, lambda: SqliteStore(str(db)), no_wait_stop(), until, classifier)
     return inbox
 
 
@@ -240,21 +256,7 @@ class StartCounting(ScriptedFeed):
 def run_locked(db: Path, failures: int, stop: CountingStop, until: int) -> tuple[Inbox, FeedLoop]:
     feed = StartCounting()
     feed.push(item("1", "Кофе холодный"), cursor="c2")
-    inbox = Inbox(stop, until)
-    loop = FeedLoop(
-        feed,
-        lambda: LockedCursorStore(str(db), failures),
-        KeywordClassifier(),
-        FakeClock(),
-        inbox,
-        stop,
-        fetch_timeout=0,
-    )
-    thread = threading.Thread(target=loop.run)
-    thread.start()
-    thread.join(10)
-    assert not thread.is_alive()
-    return inbox, loop
+    return run_loop(feed, lambda: LockedCursorStore(str(db), failures), stop, until)
 
 
 def test_feed_loop_retries_a_failing_cursor_read_with_backoff_and_shows_the_error(

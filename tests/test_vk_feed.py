@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +28,7 @@ from feeds.base import FeedError, FeedState, FetchResult, ReplyResult
 from feeds.vk import Pacing, VkFeed, reply_random_id
 from feeds.vk_parse import PayloadError, parse_post, parse_update, to_item
 from triage.board import Board
-from triage.model import Author, Column, IncomingItem, Kind, Label, Mention, OutboxState, Sentiment
+from triage.model import Author, Column, IncomingItem, Kind, OutboxState
 from triage.outbox import OutboxSender
 from triage.secret import Secret
 from triage.sqlite_store import SqliteStore
@@ -44,8 +43,10 @@ from .fakes.vk_server import (
     SERVICE_TOKEN,
     FakeVk,
     Fault,
+    message_new,
     running_fake,
 )
+from .feed_helpers import closed_port, mention_for
 
 DATA = Path(__file__).parent / "data"
 UPDATES: list[dict[str, Any]] = json.loads((DATA / "vk_longpoll_updates.json").read_text("utf-8"))
@@ -112,29 +113,7 @@ def make_feed(vk: FakeVk) -> Iterator[MakeFeed]:
 
 def dm(n: int, text: str = "где мой заказ?", from_id: int = 990000101) -> dict[str, Any]:
     """A message_new update in the documented shape; native id message_new:<from>_<400+n>."""
-    return {
-        "group_id": GROUP_ID,
-        "type": "message_new",
-        "event_id": f"{n:040x}",
-        "v": "5.199",
-        "object": {
-            "message": {
-                "date": 1795423200 + n,
-                "from_id": from_id,
-                "id": 5000 + n,
-                "out": 0,
-                "attachments": [],
-                "conversation_message_id": 400 + n,
-                "fwd_messages": [],
-                "important": False,
-                "is_hidden": False,
-                "peer_id": from_id,
-                "random_id": 0,
-                "text": f"{text} #{n}",
-            },
-            "client_info": {"button_actions": ["text"], "keyboard": True, "lang_id": 0},
-        },
-    }
+    return message_new(n, f"{text} #{n}", from_id)
 
 
 def dm_id(n: int, from_id: int = 990000101) -> str:
@@ -201,30 +180,6 @@ def item_from(update: dict[str, Any]) -> IncomingItem:
     parsed = parse_update(update, group_id=GROUP_ID, now=NOW)
     assert parsed is not None
     return to_item(parsed, Author(str(parsed.from_id), "Клиент"), None, "vk")
-
-
-def mention_for(item: IncomingItem) -> Mention:
-    return Mention(
-        id=1,
-        network=item.network,
-        native_id=item.native_id,
-        kind=item.kind,
-        author=item.author,
-        text=item.text,
-        created_at=item.created_at,
-        received_at=NOW,
-        sentiment=Sentiment(Label.NEUTRAL, {}),
-        column=Column.NEUTRAL,
-        route=item.route,
-        feed="vk",
-    )
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # -- parsing -------------------------------------------------------------------------------

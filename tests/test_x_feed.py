@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,9 +19,10 @@ from feeds.x import NO_ANSWER, XFeed
 from feeds.x_parse import PayloadError, build_author, build_item, parse_page, parse_root
 from tests.conftest import FakeClock, KeywordClassifier
 from tests.fakes.x_server import Credentials, FakeX
+from tests.feed_helpers import closed_port, mention_for
 from triage.board import Board
 from triage.ingest import Ingestor
-from triage.model import Author, Column, IncomingItem, Kind, Label, Mention, OutboxState, Sentiment
+from triage.model import Author, Column, IncomingItem, Kind, Mention, OutboxState
 from triage.outbox import OutboxSender
 from triage.secret import Secret
 from triage.sqlite_store import SqliteStore
@@ -127,34 +127,10 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def mention_for(item: IncomingItem) -> Mention:
-    return Mention(
-        id=1,
-        network=item.network,
-        native_id=item.native_id,
-        kind=item.kind,
-        author=item.author,
-        text=item.text,
-        created_at=item.created_at,
-        received_at=item.created_at,
-        sentiment=Sentiment(Label.NEUTRAL, {}),
-        column=Column.NEUTRAL,
-        route=item.route,
-        feed=item.feed,
-    )
-
-
 def mention_of(tweet_id: str) -> Mention:
     author = Author(id=IGOR, name="Игорь", handle="igor_kzn")
     item = IncomingItem("x", tweet_id, Kind.MENTION, author, "?", datetime.now(UTC), feed="x")
     return mention_for(item)
-
-
-def dead_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # --- start and credentials ------------------------------------------------------------------
@@ -242,7 +218,7 @@ def test_user_id_that_is_not_the_tokens_account_is_refused(make_feed: MakeFeed) 
 
 
 def test_start_offline_is_retryable(make_feed: MakeFeed) -> None:
-    feed = make_feed(api_base=f"http://127.0.0.1:{dead_port()}")
+    feed = make_feed(api_base=f"http://127.0.0.1:{closed_port()}")
     with pytest.raises(FeedError, match="X is unreachable") as caught:
         feed.start(SINCE)
     assert caught.value.retryable
@@ -619,7 +595,7 @@ def test_reply_failures_are_retryable_only_when_nothing_was_posted(
 
 
 def test_reply_that_cannot_connect_is_retryable(make_feed: MakeFeed) -> None:
-    feed = make_feed(api_base=f"http://127.0.0.1:{dead_port()}")
+    feed = make_feed(api_base=f"http://127.0.0.1:{closed_port()}")
     with pytest.raises(FeedError, match="cannot connect") as caught:
         feed.reply(mention_of("1800000000000000202"), "Откроемся в 9:00", "socialtui-7")
     assert caught.value.retryable

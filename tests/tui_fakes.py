@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.style import Style
 from textual.pilot import Pilot
 
 from config.schema import (
@@ -22,12 +23,38 @@ from config.schema import (
     UiConfig,
 )
 from feeds.base import FeedState, FeedStatus, FetchResult, ReplyResult
+from triage.board import AgeLevel
 from triage.model import Author, IncomingItem, Kind, Mention
 from triage.runtime import open_config_store
 from tui.app import SocialtuiApp
+from tui.widgets.card import CardStyles
 from tui.widgets.column_view import ColumnView
 
 from .conftest import T0, FakeClock, KeywordClassifier
+
+# Terminal sizes: one column with tabs, and all four columns side by side.
+NARROW = (80, 24)
+WIDE = (160, 48)
+
+COMPLAINT = "Кофе опять холодный, ужас"
+LATE_PACKING = "Плохо упаковали заказ"
+QUESTION = "Во сколько открываетесь завтра?"
+
+# Cards drawn without colours or emphasis, for tests that read only their text.
+_PLAIN = Style()
+PLAIN_STYLES = CardStyles(
+    base=_PLAIN,
+    selected=_PLAIN,
+    badge=_PLAIN,
+    author=_PLAIN,
+    meta=_PLAIN,
+    text=_PLAIN,
+    tag=_PLAIN,
+    state=_PLAIN,
+    warning=_PLAIN,
+    marker=_PLAIN,
+    ages={level: _PLAIN for level in AgeLevel},
+)
 
 
 def make_config(db_path: Path, *, language: str = "ru", bell: bool = False) -> Config:
@@ -79,6 +106,22 @@ def item(
         context=context,
         feed="demo",
     )
+
+
+def complaints() -> list[IncomingItem]:
+    """The two complaints the board tests start from: COMPLAINT from Иван (90 min ago) and
+    LATE_PACKING from Мария (30 min ago)."""
+    return [
+        item("n1", COMPLAINT, minutes_ago=90),
+        item(
+            "n2",
+            LATE_PACKING,
+            minutes_ago=30,
+            name="Мария Смирнова",
+            handle="masha",
+            author_id="u2",
+        ),
+    ]
 
 
 def seed(config: Config, items: Iterable[IncomingItem], clock: FakeClock) -> list[Mention]:

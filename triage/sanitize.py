@@ -9,6 +9,9 @@ emoji included, untouched. It runs for every card render, so the common case (no
 every pattern is compiled once at import.
 
 Nothing here knows about Textual markup: widgets render the result as plain `Content`.
+
+`printable_json` is the counterpart for JSON the command line prints: the text stays exact, but
+every invisible or control character in it is written as a \\u escape.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-__all__ = ["MAX_COMBINING", "clean_text", "one_line"]
+__all__ = ["MAX_COMBINING", "clean_text", "one_line", "printable_json"]
 
 # Combining marks kept on one base. Real scripts stack at most two or three (Vietnamese tone +
 # vowel mark, Thai vowel + tone, keycap VS16 + U+20E3); more is "Zalgo" text.
@@ -239,3 +242,22 @@ def _truncate(text: str, max_chars: int | None) -> str:
         return ""
     # A ZWJ left dangling before "…" would be stripped by the next clean, breaking idempotence.
     return text[: max_chars - 1].rstrip() + ELLIPSIS
+
+
+def printable_json(text: str) -> str:
+    """JSON text with each non-printable character outside the layout's own newlines written
+    as a JSON escape: the same value once parsed, nothing a terminal would act on."""
+    if all(line.isprintable() for line in text.split("\n")):
+        return text
+    return "\n".join(
+        "".join(char if char.isprintable() else _json_escape(char) for char in line)
+        for line in text.split("\n")
+    )
+
+
+def _json_escape(character: str) -> str:
+    code = ord(character)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON spells astral code points as a surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"

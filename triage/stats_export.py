@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from triage.clock import format_age
 from triage.model import Column
-from triage.sanitize import one_line
+from triage.sanitize import one_line, printable_json
 from triage.stats import Durations, Report, SlaFigures, round_duration
 
 FORMATS = ("table", "csv", "json", "md")
@@ -174,25 +174,6 @@ def report_json(report: Report) -> str:
     """Cyrillic and emoji as they are; every invisible or control character (a bidi override,
     an 8-bit CSI) as a \\u escape, so the JSON reads in a terminal as it parses."""
     return printable_json(json.dumps(report_dict(report), ensure_ascii=False, indent=2))
-
-
-def printable_json(text: str) -> str:
-    """JSON text with each non-printable character outside the layout's own newlines written
-    as a JSON escape: the same value once parsed, nothing a terminal would act on."""
-    if all(line.isprintable() for line in text.split("\n")):
-        return text
-    return "\n".join(
-        "".join(char if char.isprintable() else _json_escape(char) for char in line)
-        for line in text.split("\n")
-    )
-
-
-def _json_escape(character: str) -> str:
-    code = ord(character)
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    code -= 0x10000  # JSON spells astral code points as a surrogate pair
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 # -- CSV ----------------------------------------------------------------------------------------

@@ -147,6 +147,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_FAILURE
+    except BrokenPipeError:
+        # The reader went away (`socialtui poll | head`): nothing is lost, since items are stored
+        # before they are printed. Point stdout at /dev/null so the interpreter's final flush
+        # does not raise again, and end quietly.
+        _silence_stdout()
+        return EXIT_FAILURE
     except Exception as exc:
         if args.debug:
             raise
@@ -155,6 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print("socialtui: run again with --debug for details", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a real file (a test's capture): nothing left to flush into a pipe
 
 
 def safe_line(text: object) -> str:
@@ -297,21 +311,10 @@ def _poll(config: Config, timeout: float, as_json: bool) -> int:
 def json_line(record: Mapping[str, object]) -> str:
     """One JSON object on one line: Cyrillic and emoji as they are, but every invisible or
     control character (a bidi override in a customer's name, a zero-width space) as a \\u escape,
-    so the line reads in a terminal as it parses."""
-    text = json.dumps(record, ensure_ascii=False)
-    if text.isprintable():
-        return text
-    return "".join(
-        character if character.isprintable() else _json_escape(character) for character in text
-    )
+    so the line reads in a terminal as it parses (triage.sanitize.printable_json)."""
+    from triage.sanitize import printable_json
 
-
-def _json_escape(character: str) -> str:
-    code = ord(character)
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    code -= 0x10000  # JSON spells astral code points as a surrogate pair
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return printable_json(json.dumps(record, ensure_ascii=False))
 
 
 def _mention_json(mention: Mention) -> dict[str, object]:

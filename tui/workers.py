@@ -9,13 +9,13 @@ failure as a message instead of dying: a feed that fails keeps retrying with bac
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from textual.message import Message
 
+from feeds.backoff import Backoff
 from feeds.base import Feed, FeedError, FeedState, FeedStatus, FetchResult
 from triage.ingest import Classifier, Ingestor
 from triage.model import Mention
@@ -29,40 +29,7 @@ Post = Callable[[Message], object]
 Clock = Callable[[], datetime]
 
 FETCH_TIMEOUT = 0.5
-MAX_BACKOFF = 60.0
 JITTER = 0.2
-
-
-class Backoff:
-    """1 s, 2 s, 4 s … up to a minute; reset after a success.
-
-    `jitter` spreads each wait by ± that fraction, so boards that lost the network together
-    do not all retry in the same second when it comes back.
-    """
-
-    def __init__(
-        self,
-        first: float = 1.0,
-        limit: float = MAX_BACKOFF,
-        *,
-        jitter: float = 0.0,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.first = first
-        self.limit = limit
-        self.delay = first
-        self.jitter = jitter
-        self.rng = rng or random.Random()
-
-    def next(self) -> float:
-        delay = self.delay
-        self.delay = min(self.limit, self.delay * 2)
-        if self.jitter:
-            delay *= self.rng.uniform(1 - self.jitter, 1 + self.jitter)
-        return delay
-
-    def reset(self) -> None:
-        self.delay = self.first
 
 
 class FeedLoop:

@@ -42,6 +42,7 @@ __all__ = [
     "Call",
     "FakeVk",
     "Fault",
+    "message_new",
     "running_fake",
 ]
 
@@ -440,6 +441,34 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output quiet
+
+
+def message_new(n: int, text: str, from_id: int) -> dict[str, Any]:
+    """The `n`th message_new update of a test, in the documented shape: event n, message id
+    5000 + n, conversation message id 400 + n (native id message_new:<from_id>_<400 + n>)."""
+    return {
+        "group_id": GROUP_ID,
+        "type": "message_new",
+        "event_id": f"{n:040x}",
+        "v": "5.199",
+        "object": {
+            "message": {
+                "date": 1_795_423_200 + n,
+                "from_id": from_id,
+                "id": 5000 + n,
+                "out": 0,
+                "attachments": [],
+                "conversation_message_id": 400 + n,
+                "fwd_messages": [],
+                "important": False,
+                "is_hidden": False,
+                "peer_id": from_id,
+                "random_id": 0,
+                "text": text,
+            },
+            "client_info": {"button_actions": ["text"], "keyboard": True, "lang_id": 0},
+        },
+    }
 
 
 @contextmanager
