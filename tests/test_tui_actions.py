@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from config.loader import demo_config
 from config.schema import Config, TeamConfig
@@ -480,3 +481,25 @@ async def test_an_unknown_reply_stays_on_the_card_whatever_later_replies_do(
         assert UNKNOWN_NOTE in card_footer(app, COMPLAINT)
     states = [entry.state for entry in store.outbox(complaint.id)]
     assert states == [OutboxState.UNKNOWN, OutboxState.SENT, OutboxState.CANCELLED]
+
+
+async def test_ctrl_s_right_behind_typing_sends_everything_typed(
+    config: Config, clock: FakeClock, store: SqliteStore
+) -> None:
+    # Over a slow SSH link the keys of a fast typist arrive in one read: the text area may not
+    # have taken the last letters when ctrl+s (a priority binding) is handled.
+    app = make_app(config, clock)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        assert isinstance(app.screen, ComposerScreen)
+        driver = app._driver
+        assert driver is not None
+        for key, char in [*((c, c) for c in "Sorry"), ("ctrl+s", None)]:
+            event = events.Key(key, char)
+            event.set_sender(app)
+            driver.send_message(event)
+        await pilot.pause()
+        await pilot.pause()
+        assert not isinstance(app.screen, ComposerScreen)
+    assert outbox_texts(store, COMPLAINT) == ["Sorry"]

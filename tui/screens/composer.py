@@ -87,6 +87,7 @@ class ComposerScreen(ModalScreen[None]):
         self.strings = strings
         self.draft = draft
         self.keep_draft = keep_draft
+        self._closed = False
 
     def compose(self) -> ComposeResult:
         author = self.mention.author
@@ -147,6 +148,20 @@ class ComposerScreen(ModalScreen[None]):
         self.leave_template_mode()
 
     def action_send(self) -> None:
+        # ctrl+s is a priority binding: it runs before the text area has taken the keys that came
+        # in the same read (a fast typist over a slow SSH link). Act once the text area's queue
+        # has caught up, so that the last letters are sent too. Cancel waits its turn the same
+        # way, so that ctrl+s then escape still sends, and the draft keeps every letter.
+        # The screen acts on its own queue: dismissing it from the text area's would wait on
+        # the very queue that is busy running the callback.
+        self.query_one(TextArea).call_later(self.call_later, self._send)
+
+    def action_cancel(self) -> None:
+        self.query_one(TextArea).call_later(self.call_later, self._cancel)
+
+    def _send(self) -> None:
+        if self._closed:
+            return  # a second ctrl+s, or escape, got there first
         text = self.text.strip()
         if not text:
             self.notify(self.strings.get("composer.empty"), severity="warning")
@@ -154,9 +169,15 @@ class ComposerScreen(ModalScreen[None]):
         if self.send(text):
             if self.keep_draft is not None:
                 self.keep_draft("")
-            self.dismiss(None)
+            self._close()
 
-    def action_cancel(self) -> None:
+    def _cancel(self) -> None:
+        if self._closed:
+            return
         if self.keep_draft is not None:
             self.keep_draft(self.text)
+        self._close()
+
+    def _close(self) -> None:
+        self._closed = True
         self.dismiss(None)
