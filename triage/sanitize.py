@@ -247,11 +247,12 @@ def _truncate(text: str, max_chars: int | None) -> str:
 def printable_json(text: str) -> str:
     """JSON text with each non-printable character outside the layout's own newlines written
     as a JSON escape: the same value once parsed, nothing a terminal would act on."""
-    if all(line.isprintable() for line in text.split("\n")):
+    lines = text.split("\n")
+    if all(line.isprintable() for line in lines):
         return text
     return "\n".join(
         "".join(char if char.isprintable() else _json_escape(char) for char in line)
-        for line in text.split("\n")
+        for line in lines
     )
 
 

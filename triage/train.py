@@ -161,7 +161,8 @@ def base_training_set(data_dir: Path | None = None, *, require_corpora: bool = T
         if require_corpora:
             raise
         general = []
-    return TrainingSet(general, customer_care().train, social=social_posts()[0])
+    customer = customer_care()
+    return TrainingSet(general, customer.train, social=social_posts(customer)[0])
 
 
 def _key(text: str) -> str:
@@ -566,7 +567,7 @@ def evaluation_sets(data_dir: Path | None = None) -> dict[str, list[Example]]:
         "customer care: seed held-out": by_source.get("seed", []),
         "customer care: hand-written held-out": corpus.handwritten,
     }
-    social = social_posts()[1]
+    social = social_posts(corpus)[1]
     if social:
         sets["social posts: held-out"] = social
     data_dir = data_dir or default_data_dir()

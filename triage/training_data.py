@@ -292,15 +292,16 @@ def customer_care() -> CustomerCare:
     return CustomerCare(train, held_out, read_labelled_tsv(HANDWRITTEN_PATH, "handwritten"))
 
 
-def social_posts() -> tuple[list[Example], list[Example]]:
-    """(train, held_out) of the social-posts corpus, split by the same text hash.
+def social_posts(customer: CustomerCare | None = None) -> tuple[list[Example], list[Example]]:
+    """(train, held_out) of the social-posts corpus, split by the same text hash. `customer` is
+    the customer-care corpus, when the caller has already read it.
 
     `speech` is folded into neutral here, as the engine folds it. Trained as a class of its own
     it did worse: macro-F1 0.735 against 0.764 on the held-out posts (bench/sentiment.py)."""
     # Short reactions («ок», «лол») recur across files; the first writer's label wins. A post
     # that is also a customer-care message is left to that corpus, so that no held-out customer
     # message is ever trained on through this one.
-    customer = customer_care()
+    customer = customer or customer_care()
     taken = {_normal_key(e.text) for e in customer.train + customer.held_out + customer.handwritten}
     examples: dict[str, Example] = {}
     for path in sorted(DATA_DIR.glob(SOCIAL_GLOB)):
